@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef HD_CACHE_H
+#define HD_CACHE_H
+
+/**
+ * @file
+ * The shared answer cache: one rte_hash with lock-free read/write
+ * concurrency, read by every worker lcore, written only by the slow path.
+ *
+ * Entries are immutable struct hd_dns_answer allocations (libc malloc, built
+ * by hd_dns_answer_build()). Replaced or evicted entries are freed through
+ * the RCU QSBR variable given at creation: a reader may use the pointer that
+ * hd_cache_lookup() returned until it next reports a quiescent state.
+ *
+ * Thread safety: hd_cache_lookup() from any number of registered readers;
+ * every other function from the one writer thread only.
+ */
+
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_rcu_qsbr.h>
+
+#include "hd_dns.h"
+
+/** Key: lowercase qname, type, class and the DO bit. */
+struct hd_cache_key {
+	uint16_t qtype;
+	uint16_t qclass;
+	uint8_t flags;		/**< HD_CACHE_KEY_DO | HD_CACHE_KEY_CD */
+	uint8_t name_len;	/**< used bytes of name; the rest must be zero */
+	uint8_t name[HD_DNS_NAME_MAX];
+	uint8_t pad[3];
+};
+
+#define HD_CACHE_KEY_DO 0x01
+#define HD_CACHE_KEY_CD 0x02
+
+struct hd_cache_params {
+	const char *name;	/**< unique name for the rte_hash */
+	uint32_t max_entries;	/**< at least 64 */
+	uint64_t max_bytes;	/**< 0: no byte bound */
+	int socket_id;
+	struct rte_rcu_qsbr *qsv; /**< readers' QSBR variable (NULL: no readers but the writer) */
+};
+
+struct hd_cache_stats {
+	uint32_t entries;
+	uint64_t bytes;
+	uint64_t inserts;
+	uint64_t replaced;
+	uint64_t evictions;	/**< removed to make room */
+	uint64_t expired;	/**< removed because stale past their limit */
+	uint32_t capacity;
+};
+
+struct hd_cache;
+
+/** Fill @p k from a parsed query (zeroing unused name bytes). */
+void hd_cache_key_from_query(struct hd_cache_key *k, const struct hd_dns_query *q);
+
+/**
+ * Create a cache.
+ * @return the cache, or NULL with rte_errno set (EINVAL, ENOMEM, EEXIST).
+ */
+struct hd_cache *hd_cache_create(const struct hd_cache_params *p);
+
+/** Free the cache and every entry; NULL is a no-op. No reader may be active. */
+void hd_cache_free(struct hd_cache *c);
+
+/**
+ * Look up @p k. Lock-free; any registered reader.
+ * @param now    seconds on the clock the entries were stored with
+ * @param stale  set to 1 when the entry is past its expiry but within its
+ *   stale limit (the caller then answers with a stale TTL and asks for a
+ *   refresh), 0 otherwise; may be NULL, in which case stale entries are
+ *   not returned.
+ * @return the entry, or NULL when absent or expired.
+ */
+const struct hd_dns_answer *
+hd_cache_lookup(struct hd_cache *c, const struct hd_cache_key *k, uint32_t now, int *stale);
+
+/**
+ * Insert or replace the entry for @p k. Writer only. Takes ownership of
+ * @p a in every case (freed at once on failure). Makes room first when the
+ * entry or byte bound is reached: expired entries go first, then a sample of
+ * the oldest-stored; the worker lcores are never blocked.
+ * @return 0, or -ENOSPC / -EINVAL.
+ */
+int hd_cache_insert(struct hd_cache *c, const struct hd_cache_key *k,
+		    struct hd_dns_answer *a, uint32_t now);
+
+/** Remove @p k. Writer only. @return 0 or -ENOENT. */
+int hd_cache_delete(struct hd_cache *c, const struct hd_cache_key *k);
+
+/** Remove every entry. Writer only. */
+void hd_cache_flush(struct hd_cache *c);
+
+/**
+ * Remove up to @p budget entries past their stale limit, resuming where the
+ * last call stopped. Writer only; call it from the slow path's timer.
+ * @return entries removed.
+ */
+unsigned int hd_cache_expire(struct hd_cache *c, uint32_t now, unsigned int budget);
+
+/** Reclaim entries no reader can see any more. Writer only. */
+void hd_cache_reclaim(struct hd_cache *c);
+
+/** Counters; any thread (values may be a moment old). */
+void hd_cache_stats_get(const struct hd_cache *c, struct hd_cache_stats *s);
+
+#endif /* HD_CACHE_H */

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef HD_FASTPATH_H
+#define HD_FASTPATH_H
+
+/**
+ * @file
+ * The per-packet work of a worker lcore, on a plain frame buffer so the
+ * workers, heimdall-bench, the slow path and the fuzzer all run the same
+ * code: classify (Ethernet, one optional VLAN tag, IPv4/IPv6, UDP), parse
+ * the DNS query, answer from the cache in place, or say "miss".
+ *
+ * L2-L4 is checked once here (lengths against the buffer, IPv4 header
+ * checksum is not verified: NICs and veth deliver good frames, and a wrong
+ * one only costs a reply); later code relies on struct hd_pkt.
+ *
+ * No allocation, no syscalls, no locks, no logging.
+ */
+
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_ether.h>
+
+#include "hd_cache.h"
+#include "hd_dns.h"
+#include "hd_stats.h"
+
+#define HD_FP_ADDR_MAX 8
+
+/** What the fast path answers for. Read-only once the workers start. */
+struct hd_fastpath_conf {
+	struct rte_ether_addr mac;	/**< our MAC, for ARP/NDP replies */
+	uint32_t v4[HD_FP_ADDR_MAX];	/**< listen IPv4 addresses, network order */
+	uint8_t v6[HD_FP_ADDR_MAX][16];	/**< listen IPv6 addresses */
+	uint8_t n_v4;
+	uint8_t n_v6;
+	uint8_t answer_arp_nd;		/**< answer ARP and NDP for our addresses */
+	uint16_t dns_port;		/**< host order, normally 53 */
+	uint16_t udp_size;		/**< largest UDP reply (HD_DNS_EDNS_SIZE) */
+};
+
+/** Where things are in a frame that passed hd_fastpath_classify(). */
+struct hd_pkt {
+	uint16_t l3_off;	/**< IP header */
+	uint16_t l4_off;	/**< UDP header */
+	uint16_t dns_off;	/**< DNS message */
+	uint16_t dns_len;	/**< DNS message length per the UDP header */
+	uint8_t ipv6;
+};
+
+/** Per-worker state, cache aligned, owned by one lcore. */
+struct hd_fastpath_ctx {
+	const struct hd_fastpath_conf *conf;
+	struct hd_cache *cache;		/**< NULL: every query is a miss */
+	struct hd_stats_lcore *stats;
+	uint32_t now;			/**< seconds, hd_clock_sec(); set once per burst */
+} __rte_cache_aligned;
+
+enum hd_fp_verdict {
+	HD_FP_DROP = 0,	/**< free the frame (counted in `dropped` where it is bad input) */
+	HD_FP_TX,	/**< the frame was rewritten into a reply: send it */
+	HD_FP_MISS,	/**< a valid query the cache cannot answer: hand to the slow path */
+};
+
+/**
+ * Handle one received frame.
+ *
+ * @param pkt      frame start (Ethernet header); rewritten in place for TX
+ * @param len      frame length
+ * @param cap      bytes writable from @p pkt (data room left in the mbuf)
+ * @param out_len  the reply's frame length when HD_FP_TX is returned
+ * @return the verdict. Counts rx_packets, queries, cache_hits, cache_misses,
+ *   formerr/notimpl/badvers/refused, tc_replies, arp_replies, nd_replies and
+ *   dropped as it goes.
+ */
+enum hd_fp_verdict
+hd_fastpath_handle(struct hd_fastpath_ctx *ctx, uint8_t *pkt, uint16_t len,
+		   uint16_t cap, uint16_t *out_len);
+
+/**
+ * Check L2-L4 of @p pkt: UDP to one of our addresses and the DNS port,
+ * lengths consistent with @p len. Does not look at the DNS message.
+ * @return 0 and @p p filled, or -EINVAL (not ours or malformed).
+ */
+int hd_fastpath_classify(const struct hd_fastpath_conf *conf, const uint8_t *pkt,
+			 uint16_t len, struct hd_pkt *p);
+
+/**
+ * Turn the classified query frame into a reply frame once its DNS message
+ * (at p->dns_off) has been rewritten to @p dns_len bytes: swap MACs,
+ * addresses and ports, set the IP/UDP lengths, IPv4 header checksum and
+ * UDP checksum.
+ * @return the new frame length.
+ */
+uint16_t hd_fastpath_finish(uint8_t *pkt, const struct hd_pkt *p, uint16_t dns_len);
+
+/**
+ * Slow path: write the reply to a frame that came back as HD_FP_MISS, from
+ * an answer (@p a non-NULL) or with @p rcode and no records (a NULL).
+ * Re-classifies and re-parses the frame (it is unchanged since the miss).
+ * Counts tc_replies and the rcode counters on @p stats.
+ * @param stale_ttl  non-zero: serve @p a stale with this TTL
+ * @return the reply frame length, or a negative errno (drop the frame).
+ */
+int hd_fastpath_reply(const struct hd_fastpath_conf *conf, struct hd_stats_lcore *stats,
+		      uint8_t *pkt, uint16_t len, uint16_t cap,
+		      const struct hd_dns_answer *a, int rcode, uint32_t now,
+		      uint32_t stale_ttl);
+
+/**
+ * Slow path: re-read the query of a frame that came back as HD_FP_MISS.
+ * @return 0, or a negative errno when it no longer parses (cannot happen
+ *   for an unchanged frame).
+ */
+int hd_fastpath_query(const struct hd_fastpath_conf *conf, const uint8_t *pkt,
+		      uint16_t len, struct hd_dns_query *q);
+
+#endif /* HD_FASTPATH_H */
