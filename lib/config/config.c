@@ -1,1 +1,116 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * Defaults and the checks that involve more than one setting. Single values
+ * are checked where they are parsed (options.c), so a bad value is reported
+ * with the file line or flag it came from; what is left here can only be
+ * judged once every source has been applied.
+ */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hd_config.h"
+#include "config_private.h"
+
+void
+hd_config_defaults(struct hd_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->port = 53;
+	c->upstream_timeout_ms = 800;
+	c->upstream_budget_ms = 2500;
+	c->cache_entries = 262144;
+	c->cache_bytes = 256ULL << 20;
+	c->cache_min_ttl = 0;
+	c->cache_max_ttl = 86400;
+	c->cache_neg_max_ttl = 3600;
+	c->udp_size = 1232;
+	c->tcp = 1;
+	c->manage_addresses = 1;
+	c->ring_size = 4096;
+	c->mbufs = 16383;
+	c->max_pending = 4096;
+	c->xdp_prog[0] = '\0';
+	snprintf(c->log_level, sizeof(c->log_level), "info");
+}
+
+/*
+ * An upstream that is one of our own listen addresses on the served port
+ * would send every miss back to heimdall until the budget runs out.
+ */
+static int
+upstream_is_self(const struct hd_config *c, const struct sockaddr_storage *ss,
+		 char *text, size_t len)
+{
+	const void *addr;
+	uint16_t port;
+	size_t alen;
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+
+		addr = &sin->sin_addr;
+		alen = 4;
+		port = ntohs(sin->sin_port);
+	} else {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+
+		addr = &sin6->sin6_addr;
+		alen = 16;
+		port = ntohs(sin6->sin6_port);
+	}
+	if (port != c->port)
+		return 0;
+	for (unsigned int i = 0; i < c->n_listen; i++) {
+		if (c->listen[i].family == ss->ss_family &&
+		    memcmp(c->listen[i].addr, addr, alen) == 0) {
+			char ip[INET6_ADDRSTRLEN];
+
+			inet_ntop(ss->ss_family, addr, ip, sizeof(ip));
+			snprintf(text, len, ss->ss_family == AF_INET ? "%s:%u" : "[%s]:%u",
+				 ip, port);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int
+hd_config_validate(const struct hd_config *c, char *err, size_t errlen)
+{
+	char self[INET6_ADDRSTRLEN + 16];
+
+	if (c->n_listen == 0) {
+		cfg_err(err, errlen, "no listen address: give --listen ADDR or 'listen:' in "
+			"the config file");
+		return -EINVAL;
+	}
+	if (c->n_upstream == 0) {
+		cfg_err(err, errlen, "no upstream: give --upstream ADDR[:PORT] or 'upstream:' "
+			"in the config file");
+		return -EINVAL;
+	}
+	if (c->upstream_budget_ms < c->upstream_timeout_ms) {
+		cfg_err(err, errlen, "upstream-budget-ms (%u) is shorter than "
+			"upstream-timeout-ms (%u): the budget must allow one whole attempt",
+			c->upstream_budget_ms, c->upstream_timeout_ms);
+		return -EINVAL;
+	}
+	if (c->cache_min_ttl > c->cache_max_ttl) {
+		cfg_err(err, errlen, "cache.min-ttl (%u) is greater than cache.max-ttl (%u)",
+			c->cache_min_ttl, c->cache_max_ttl);
+		return -EINVAL;
+	}
+	for (unsigned int i = 0; i < c->n_upstream; i++) {
+		if (upstream_is_self(c, &c->upstream[i], self, sizeof(self))) {
+			cfg_err(err, errlen, "upstream %s is one of heimdall's own listen "
+				"addresses: queries would loop", self);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,753 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * The option table: one row per setting, shared by the YAML loader and the
+ * command line, so a key and its flag always get the same parser, range and
+ * error text. Every parser writes the config only once the value is good.
+ */
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "hd_config.h"
+#include "config_private.h"
+
+enum opt_id {
+	OPT_LISTEN,
+	OPT_PORT,
+	OPT_UPSTREAM,
+	OPT_UPSTREAM_TIMEOUT,
+	OPT_UPSTREAM_BUDGET,
+	OPT_CACHE_ENTRIES,
+	OPT_CACHE_BYTES,
+	OPT_CACHE_MIN_TTL,
+	OPT_CACHE_MAX_TTL,
+	OPT_CACHE_NEG_MAX_TTL,
+	OPT_UDP_SIZE,
+	OPT_TCP,
+	OPT_MANAGE_ADDRESSES,
+	OPT_RING_SIZE,
+	OPT_MBUFS,
+	OPT_MAX_PENDING,
+	OPT_XDP_PROG,
+	OPT_LOG_LEVEL,
+	OPT_COUNT
+};
+
+_Static_assert(OPT_COUNT <= CFG_OPTIONS_MAX, "raise CFG_OPTIONS_MAX");
+
+enum kind {
+	KIND_UINT,	/* decimal number in [min, max], stored in a field of width bytes */
+	KIND_SIZE,	/* like KIND_UINT with a k/M/G/T suffix */
+	KIND_BOOL,
+	KIND_LISTEN,
+	KIND_UPSTREAM,
+	KIND_STRING,	/* copied into a char array of width bytes */
+	KIND_LOG_LEVEL,
+};
+
+struct setting {
+	enum kind kind;
+	size_t off;
+	size_t width;
+	uint64_t min;
+	uint64_t max;
+	bool pow2;
+};
+
+#define FIELD(f) \
+	.off = offsetof(struct hd_config, f), \
+	.width = sizeof(((struct hd_config *)0)->f)
+
+#define TTL_MAX 2147483647ULL	/* RFC 2181 section 8 */
+
+static const struct hd_config_option options[OPT_COUNT + 1] = {
+	[OPT_LISTEN] = { "listen", "ADDR[/PREFIX]",
+		"IPv4 or IPv6 address to answer on, with the prefix length used when adding it "
+		"to the interface (default: none; prefix 24 for IPv4, 64 for IPv6); repeat for "
+		"more, up to 8", 1, 0 },
+	[OPT_PORT] = { "port", "PORT",
+		"DNS port served on the listen addresses (default: 53)", 0, 0 },
+	[OPT_UPSTREAM] = { "upstream", "ADDR[:PORT]",
+		"upstream resolver as IP, IP:PORT, IPv6 or [IPv6]:PORT (default: none; port 53); "
+		"repeat for more, up to 8", 1, 0 },
+	[OPT_UPSTREAM_TIMEOUT] = { "upstream-timeout-ms", "MS",
+		"time one upstream attempt may take before the next one (default: 800; "
+		"10..60000)", 0, 0 },
+	[OPT_UPSTREAM_BUDGET] = { "upstream-budget-ms", "MS",
+		"total time for a query's upstream attempts before answering SERVFAIL "
+		"(default: 2500; 10..600000)", 0, 0 },
+	[OPT_CACHE_ENTRIES] = { "cache.entries", "COUNT",
+		"most answers kept in the cache (default: 262144; 64..1073741824)", 0, 0 },
+	[OPT_CACHE_BYTES] = { "cache.bytes", "SIZE",
+		"most memory for cached answers, with an optional k, M, G or T suffix "
+		"(default: 256M; 64k..1T)", 0, 0 },
+	[OPT_CACHE_MIN_TTL] = { "cache.min-ttl", "SECONDS",
+		"shortest time an answer is kept; smaller TTLs are raised to it (default: 0)",
+		0, 0 },
+	[OPT_CACHE_MAX_TTL] = { "cache.max-ttl", "SECONDS",
+		"longest time an answer is kept; larger TTLs are lowered to it "
+		"(default: 86400)", 0, 0 },
+	[OPT_CACHE_NEG_MAX_TTL] = { "cache.negative-max-ttl", "SECONDS",
+		"longest time an NXDOMAIN or NODATA answer is kept (default: 3600)", 0, 0 },
+	[OPT_UDP_SIZE] = { "udp-size", "BYTES",
+		"EDNS UDP payload size advertised to clients and upstreams (default: 1232; "
+		"512..4096)", 0, 0 },
+	[OPT_TCP] = { "tcp", NULL,
+		"serve DNS over TCP on the listen addresses (default: on; --no-tcp turns it off)",
+		0, 1 },
+	[OPT_MANAGE_ADDRESSES] = { "manage-addresses", NULL,
+		"on af_xdp ports, add missing listen addresses to the interface and remove them "
+		"at exit (default: on)", 0, 1 },
+	[OPT_RING_SIZE] = { "ring-size", "COUNT",
+		"entries of each worker's miss ring to the slow path, a power of two "
+		"(default: 4096; 64..65536)", 0, 0 },
+	[OPT_MBUFS] = { "mbufs", "COUNT",
+		"packet buffers in the mbuf pool (default: 16383; 1023..16777215)", 0, 0 },
+	[OPT_MAX_PENDING] = { "max-pending", "COUNT",
+		"most queries waiting for an upstream answer at once (default: 4096; "
+		"1..1048576)", 0, 0 },
+	[OPT_XDP_PROG] = { "xdp-prog", "PATH",
+		"XDP steering object loaded on af_xdp ports (default: the one built with "
+		"heimdall)", 0, 0 },
+	[OPT_LOG_LEVEL] = { "log-level", "LEVEL",
+		"emerg, alert, crit, err, warning, notice, info or debug (default: info)", 0, 0 },
+	[OPT_COUNT] = { NULL, NULL, NULL, 0, 0 },
+};
+
+static const struct setting settings[OPT_COUNT] = {
+	[OPT_LISTEN] = { .kind = KIND_LISTEN },
+	[OPT_PORT] = { KIND_UINT, FIELD(port), .min = 1, .max = 65535 },
+	[OPT_UPSTREAM] = { .kind = KIND_UPSTREAM },
+	[OPT_UPSTREAM_TIMEOUT] = { KIND_UINT, FIELD(upstream_timeout_ms),
+		.min = 10, .max = 60000 },
+	[OPT_UPSTREAM_BUDGET] = { KIND_UINT, FIELD(upstream_budget_ms),
+		.min = 10, .max = 600000 },
+	[OPT_CACHE_ENTRIES] = { KIND_UINT, FIELD(cache_entries),
+		.min = 64, .max = 1ULL << 30 },
+	[OPT_CACHE_BYTES] = { KIND_SIZE, FIELD(cache_bytes),
+		.min = 64ULL << 10, .max = 1ULL << 40 },
+	[OPT_CACHE_MIN_TTL] = { KIND_UINT, FIELD(cache_min_ttl), .min = 0, .max = TTL_MAX },
+	[OPT_CACHE_MAX_TTL] = { KIND_UINT, FIELD(cache_max_ttl), .min = 1, .max = TTL_MAX },
+	[OPT_CACHE_NEG_MAX_TTL] = { KIND_UINT, FIELD(cache_neg_max_ttl),
+		.min = 0, .max = TTL_MAX },
+	[OPT_UDP_SIZE] = { KIND_UINT, FIELD(udp_size), .min = 512, .max = 4096 },
+	[OPT_TCP] = { KIND_BOOL, FIELD(tcp) },
+	[OPT_MANAGE_ADDRESSES] = { KIND_BOOL, FIELD(manage_addresses) },
+	[OPT_RING_SIZE] = { KIND_UINT, FIELD(ring_size), .min = 64, .max = 65536,
+		.pow2 = true },
+	[OPT_MBUFS] = { KIND_UINT, FIELD(mbufs), .min = 1023, .max = 16777215 },
+	[OPT_MAX_PENDING] = { KIND_UINT, FIELD(max_pending), .min = 1, .max = 1048576 },
+	[OPT_XDP_PROG] = { KIND_STRING, FIELD(xdp_prog) },
+	[OPT_LOG_LEVEL] = { KIND_LOG_LEVEL, FIELD(log_level) },
+};
+
+/* Canonical names first; the aliases are DPDK's spelling of the same levels. */
+static const struct {
+	const char *name;
+	const char *canonical;
+} log_levels[] = {
+	{ "emerg", "emerg" }, { "alert", "alert" }, { "crit", "crit" },
+	{ "err", "err" }, { "warning", "warning" }, { "notice", "notice" },
+	{ "info", "info" }, { "debug", "debug" },
+	{ "emergency", "emerg" }, { "critical", "crit" }, { "error", "err" },
+	{ "warn", "warning" },
+};
+
+void
+cfg_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * "heimdall.yaml:3: listen: '...' is not ...". A flag ("--listen") already
+ * names the setting, so the key is not repeated after it.
+ */
+static void __attribute__((format(printf, 6, 7)))
+value_err(char *err, size_t errlen, const char *where, const char *key,
+	  const char *value, const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (where == NULL || where[0] == '\0')
+		cfg_err(err, errlen, "%s: '%s' %s", key, value, what);
+	else if (strncmp(where, "--", 2) == 0)
+		cfg_err(err, errlen, "%s: '%s' %s", where, value, what);
+	else
+		cfg_err(err, errlen, "%s: %s: '%s' %s", where, key, value, what);
+}
+
+int
+cfg_option_index(const char *key)
+{
+	for (int i = 0; i < OPT_COUNT; i++)
+		if (strcmp(options[i].key, key) == 0)
+			return i;
+	return -1;
+}
+
+int
+cfg_is_prefix(const char *prefix)
+{
+	size_t len = strlen(prefix);
+
+	for (int i = 0; i < OPT_COUNT; i++)
+		if (strncmp(options[i].key, prefix, len) == 0 && options[i].key[len] == '.')
+			return 1;
+	return 0;
+}
+
+/* Levenshtein distance; keys longer than the row are never close anyway. */
+static size_t
+edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	size_t row[CFG_KEY_MAX + 1];
+
+	if (la > CFG_KEY_MAX || lb > CFG_KEY_MAX)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/*
+ * A typo is a couple of edits, more on long keys. Flags written as keys
+ * ("cache-max-ttl") are one edit away and so are suggested too.
+ */
+static const char *
+suggest(const char *key)
+{
+	size_t limit = strlen(key) / 4;
+	size_t best = SIZE_MAX;
+	const char *found = NULL;
+
+	if (limit < 2)
+		limit = 2;
+	for (int i = 0; i < OPT_COUNT; i++) {
+		size_t d = edit_distance(key, options[i].key);
+
+		if (d < best) {
+			best = d;
+			found = options[i].key;
+		}
+	}
+	return best <= limit ? found : NULL;
+}
+
+void
+cfg_unknown_key(char *err, size_t errlen, const char *where, const char *key)
+{
+	const char *near = suggest(key);
+	const char *sep = where != NULL && where[0] != '\0' ? ": " : "";
+
+	if (where == NULL)
+		where = "";
+	if (near != NULL)
+		cfg_err(err, errlen, "%s%sunknown key '%s' (did you mean '%s'?)",
+			where, sep, key, near);
+	else
+		cfg_err(err, errlen, "%s%sunknown key '%s'", where, sep, key);
+}
+
+/* Decimal only, no sign, no blanks: strtoull alone would take " -1" as 2^64-1. */
+static int
+parse_u64(const char *s, uint64_t *out, char **end)
+{
+	unsigned long long v;
+
+	if (!isdigit((unsigned char)s[0]))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+static void
+store_uint(struct hd_config *c, const struct setting *s, uint64_t v)
+{
+	void *p = (char *)c + s->off;
+
+	switch (s->width) {
+	case sizeof(uint16_t):
+		*(uint16_t *)p = (uint16_t)v;
+		break;
+	case sizeof(uint32_t):
+		*(uint32_t *)p = (uint32_t)v;
+		break;
+	default:
+		*(uint64_t *)p = v;
+		break;
+	}
+}
+
+static int
+set_uint(struct hd_config *c, const struct setting *s, const char *key, const char *value,
+	 const char *where, char *err, size_t errlen)
+{
+	const char *what = s->pow2 ? "a power of two" : "a number";
+	unsigned long long lo = s->min, hi = s->max;
+	uint64_t v = 0;
+	char *end = NULL;
+	int rc;
+
+	rc = parse_u64(value, &v, &end);
+	if (rc == 0 && *end != '\0')
+		rc = -EINVAL;
+	if (rc == -EINVAL) {
+		value_err(err, errlen, where, key, value,
+			  "is not a number (expected %s in %llu..%llu)", what, lo, hi);
+		return -EINVAL;
+	}
+	if (rc == -ERANGE || v < s->min || v > s->max) {
+		value_err(err, errlen, where, key, value,
+			  "is out of range (expected %s in %llu..%llu)", what, lo, hi);
+		return -EINVAL;
+	}
+	if (s->pow2 && (v & (v - 1)) != 0) {
+		value_err(err, errlen, where, key, value,
+			  "is not a power of two (expected %s in %llu..%llu)", what, lo, hi);
+		return -EINVAL;
+	}
+	store_uint(c, s, v);
+	return 0;
+}
+
+/* "256M" rather than 268435456 in messages, to match how sizes are written. */
+static void
+format_size(char *buf, size_t len, uint64_t v)
+{
+	static const char units[] = "TGMk";
+
+	for (int i = 0; i < 4; i++) {
+		unsigned int shift = 40 - 10 * i;
+
+		if (v != 0 && (v & ((1ULL << shift) - 1)) == 0) {
+			snprintf(buf, len, "%llu%c", (unsigned long long)(v >> shift), units[i]);
+			return;
+		}
+	}
+	snprintf(buf, len, "%llu", (unsigned long long)v);
+}
+
+static int
+size_suffix_shift(char c)
+{
+	switch (c) {
+	case 'k': case 'K':
+		return 10;
+	case 'm': case 'M':
+		return 20;
+	case 'g': case 'G':
+		return 30;
+	case 't': case 'T':
+		return 40;
+	default:
+		return -1;
+	}
+}
+
+static int
+set_size(struct hd_config *c, const struct setting *s, const char *key, const char *value,
+	 const char *where, char *err, size_t errlen)
+{
+	char lo[32], hi[32];
+	uint64_t v = 0;
+	char *end = NULL;
+	int rc, shift = 0;
+
+	format_size(lo, sizeof(lo), s->min);
+	format_size(hi, sizeof(hi), s->max);
+	rc = parse_u64(value, &v, &end);
+	if (rc == 0 && *end != '\0') {
+		shift = size_suffix_shift(*end);
+		if (shift < 0 || end[1] != '\0')
+			rc = -EINVAL;
+	}
+	if (rc == -EINVAL) {
+		value_err(err, errlen, where, key, value, "is not a size (expected a number "
+			  "with an optional k, M, G or T suffix in %s..%s)", lo, hi);
+		return -EINVAL;
+	}
+	if (rc == 0 && v > (UINT64_MAX >> shift))
+		rc = -ERANGE;
+	v <<= shift;
+	if (rc == -ERANGE || v < s->min || v > s->max) {
+		value_err(err, errlen, where, key, value, "is out of range (expected a size "
+			  "in %s..%s)", lo, hi);
+		return -EINVAL;
+	}
+	store_uint(c, s, v);
+	return 0;
+}
+
+static int
+set_bool(struct hd_config *c, const struct setting *s, const char *key, const char *value,
+	 const char *where, char *err, size_t errlen)
+{
+	static const char *const yes[] = { "true", "yes", "on", "1" };
+	static const char *const no[] = { "false", "no", "off", "0" };
+	int *p = (int *)((char *)c + s->off);
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(value, yes[i]) == 0) {
+			*p = 1;
+			return 0;
+		}
+		if (strcasecmp(value, no[i]) == 0) {
+			*p = 0;
+			return 0;
+		}
+	}
+	value_err(err, errlen, where, key, value,
+		  "is not a boolean (expected true/false, yes/no, on/off or 1/0)");
+	return -EINVAL;
+}
+
+/*
+ * Addresses heimdall could never answer on or send to: unspecified,
+ * multicast, IPv4 class E and broadcast, and IPv4-mapped IPv6 (write the
+ * IPv4 form instead, so each address has one spelling).
+ */
+static bool
+usable_unicast(int family, const uint8_t *a)
+{
+	static const uint8_t zero[16];
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	if (family == AF_INET)
+		return memcmp(a, zero, 4) != 0 && a[0] < 224;
+	return memcmp(a, zero, 16) != 0 && a[0] != 0xff && memcmp(a, mapped, 12) != 0;
+}
+
+static int
+parse_ip(const char *s, int *family, uint8_t addr[16])
+{
+	memset(addr, 0, 16);
+	if (inet_pton(AF_INET, s, addr) == 1) {
+		*family = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, addr) == 1) {
+		*family = AF_INET6;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int
+set_listen(struct hd_config *c, const char *key, const char *value,
+	   const char *where, char *err, size_t errlen)
+{
+	struct hd_config_addr a = { 0 };
+	char ip[INET6_ADDRSTRLEN + 8];
+	const char *slash = strchr(value, '/');
+	size_t iplen = slash != NULL ? (size_t)(slash - value) : strlen(value);
+	unsigned int max_prefix;
+	uint64_t prefix;
+	char *end = NULL;
+
+	if (iplen >= sizeof(ip))
+		goto not_addr;
+	memcpy(ip, value, iplen);
+	ip[iplen] = '\0';
+	if (parse_ip(ip, &a.family, a.addr) < 0)
+		goto not_addr;
+	max_prefix = a.family == AF_INET ? 32 : 128;
+	a.prefix = a.family == AF_INET ? 24 : 64;
+	if (slash != NULL) {
+		if (parse_u64(slash + 1, &prefix, &end) < 0 || *end != '\0' ||
+		    prefix < 1 || prefix > max_prefix) {
+			value_err(err, errlen, where, key, value,
+				  "has a bad prefix length (expected /1../%u)", max_prefix);
+			return -EINVAL;
+		}
+		a.prefix = (uint8_t)prefix;
+	}
+	if (!usable_unicast(a.family, a.addr)) {
+		value_err(err, errlen, where, key, value, "is not a unicast address");
+		return -EINVAL;
+	}
+	for (unsigned int i = 0; i < c->n_listen; i++) {
+		if (c->listen[i].family == a.family &&
+		    memcmp(c->listen[i].addr, a.addr, 16) == 0) {
+			value_err(err, errlen, where, key, value, "is given twice");
+			return -EINVAL;
+		}
+	}
+	if (c->n_listen >= HD_CONFIG_LISTEN_MAX) {
+		value_err(err, errlen, where, key, value, "is one address too many "
+			  "(at most %d)", HD_CONFIG_LISTEN_MAX);
+		return -EINVAL;
+	}
+	c->listen[c->n_listen++] = a;
+	return 0;
+
+not_addr:
+	value_err(err, errlen, where, key, value, "is not an IPv4 or IPv6 address");
+	return -EINVAL;
+}
+
+/*
+ * "IP", "IP:port", "IPv6", "[IPv6]" or "[IPv6]:port". A bare IPv6 address
+ * has several colons, which is how it is told apart from "IPv4:port".
+ */
+static int
+split_host_port(const char *value, char *ip, size_t iplen, const char **port)
+{
+	const char *host = value, *host_end, *colon;
+
+	*port = NULL;
+	if (value[0] == '[') {
+		host = value + 1;
+		host_end = strchr(host, ']');
+		if (host_end == NULL)
+			return -EINVAL;
+		if (host_end[1] == ':')
+			*port = host_end + 2;
+		else if (host_end[1] != '\0')
+			return -EINVAL;
+	} else {
+		colon = strchr(value, ':');
+		host_end = value + strlen(value);
+		if (colon != NULL && strchr(colon + 1, ':') == NULL) {
+			host_end = colon;
+			*port = colon + 1;
+		}
+	}
+	if ((size_t)(host_end - host) >= iplen)
+		return -EINVAL;
+	memcpy(ip, host, host_end - host);
+	ip[host_end - host] = '\0';
+	return 0;
+}
+
+static bool
+same_sockaddr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const struct sockaddr_in *)a;
+		const struct sockaddr_in *y = (const struct sockaddr_in *)b;
+
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	} else {
+		const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a;
+		const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)b;
+
+		return x->sin6_port == y->sin6_port &&
+		       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+	}
+}
+
+static int
+set_upstream(struct hd_config *c, const char *key, const char *value,
+	     const char *where, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	char ip[INET6_ADDRSTRLEN + 8];
+	const char *port_str;
+	uint8_t addr[16];
+	uint64_t port = 53;
+	char *end = NULL;
+	int family;
+
+	if (split_host_port(value, ip, sizeof(ip), &port_str) < 0 ||
+	    parse_ip(ip, &family, addr) < 0 ||
+	    (value[0] == '[' && family != AF_INET6)) {
+		value_err(err, errlen, where, key, value, "is not an upstream address "
+			  "(expected IP, IP:PORT, IPv6 or [IPv6]:PORT)");
+		return -EINVAL;
+	}
+	if (port_str != NULL &&
+	    (parse_u64(port_str, &port, &end) < 0 || *end != '\0' || port < 1 || port > 65535)) {
+		value_err(err, errlen, where, key, value, "has a bad port (expected 1..65535)");
+		return -EINVAL;
+	}
+	if (!usable_unicast(family, addr)) {
+		value_err(err, errlen, where, key, value, "is not a unicast address");
+		return -EINVAL;
+	}
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		memcpy(&sin->sin_addr, addr, 4);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		memcpy(&sin6->sin6_addr, addr, 16);
+	}
+	for (unsigned int i = 0; i < c->n_upstream; i++) {
+		if (same_sockaddr(&c->upstream[i], &ss)) {
+			value_err(err, errlen, where, key, value, "is given twice");
+			return -EINVAL;
+		}
+	}
+	if (c->n_upstream >= HD_CONFIG_UPSTREAM_MAX) {
+		value_err(err, errlen, where, key, value, "is one upstream too many "
+			  "(at most %d)", HD_CONFIG_UPSTREAM_MAX);
+		return -EINVAL;
+	}
+	c->upstream[c->n_upstream++] = ss;
+	return 0;
+}
+
+static int
+set_string(struct hd_config *c, const struct setting *s, const char *key, const char *value,
+	   const char *where, char *err, size_t errlen)
+{
+	size_t len = strlen(value);
+
+	/* "" is the default (the built-in object), so a file can spell it out. */
+	if (len >= s->width) {
+		value_err(err, errlen, where, key, value, "is too long for a path "
+			  "(expected at most %zu bytes)", s->width - 1);
+		return -EINVAL;
+	}
+	memcpy((char *)c + s->off, value, len + 1);
+	return 0;
+}
+
+static int
+set_log_level(struct hd_config *c, const struct setting *s, const char *key,
+	      const char *value, const char *where, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < sizeof(log_levels) / sizeof(log_levels[0]); i++) {
+		if (strcasecmp(value, log_levels[i].name) == 0) {
+			snprintf((char *)c + s->off, s->width, "%s", log_levels[i].canonical);
+			return 0;
+		}
+	}
+	value_err(err, errlen, where, key, value, "is not a log level (expected emerg, "
+		  "alert, crit, err, warning, notice, info or debug)");
+	return -EINVAL;
+}
+
+int
+hd_config_set(struct hd_config *c, const char *key, const char *value,
+	      const char *where, char *err, size_t errlen)
+{
+	const struct setting *s;
+	int i;
+
+	if (c == NULL || key == NULL || value == NULL) {
+		cfg_err(err, errlen, "hd_config_set: missing argument");
+		return -EINVAL;
+	}
+	i = cfg_option_index(key);
+	if (i < 0) {
+		cfg_unknown_key(err, errlen, where, key);
+		return -ENOENT;
+	}
+	s = &settings[i];
+	switch (s->kind) {
+	case KIND_UINT:
+		return set_uint(c, s, key, value, where, err, errlen);
+	case KIND_SIZE:
+		return set_size(c, s, key, value, where, err, errlen);
+	case KIND_BOOL:
+		return set_bool(c, s, key, value, where, err, errlen);
+	case KIND_LISTEN:
+		return set_listen(c, key, value, where, err, errlen);
+	case KIND_UPSTREAM:
+		return set_upstream(c, key, value, where, err, errlen);
+	case KIND_STRING:
+		return set_string(c, s, key, value, where, err, errlen);
+	case KIND_LOG_LEVEL:
+		return set_log_level(c, s, key, value, where, err, errlen);
+	}
+	return -EINVAL;
+}
+
+int
+hd_config_clear(struct hd_config *c, const char *key)
+{
+	int i;
+
+	if (c == NULL || key == NULL)
+		return -EINVAL;
+	i = cfg_option_index(key);
+	if (i < 0)
+		return -ENOENT;
+	switch (settings[i].kind) {
+	case KIND_LISTEN:
+		c->n_listen = 0;
+		memset(c->listen, 0, sizeof(c->listen));
+		return 0;
+	case KIND_UPSTREAM:
+		c->n_upstream = 0;
+		memset(c->upstream, 0, sizeof(c->upstream));
+		return 0;
+	default:
+		return -EINVAL;	/* a single value is replaced by setting it */
+	}
+}
+
+const struct hd_config_option *
+hd_config_options(void)
+{
+	return options;
+}
+
+const struct hd_config_option *
+hd_config_option_by_flag(const char *flag)
+{
+	if (flag == NULL)
+		return NULL;
+	for (int i = 0; i < OPT_COUNT; i++) {
+		const char *k = options[i].key;
+		size_t j;
+
+		for (j = 0; k[j] != '\0' && flag[j] != '\0'; j++)
+			if ((k[j] == '.' ? '-' : k[j]) != flag[j])
+				break;
+		if (k[j] == '\0' && flag[j] == '\0')
+			return &options[i];
+	}
+	return NULL;
+}
