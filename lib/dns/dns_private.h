@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef HD_DNS_PRIVATE_H
+#define HD_DNS_PRIVATE_H
+
+/*
+ * Helpers shared by the files of lib/dns; never installed, never included
+ * outside lib/dns.
+ */
+
+#include <stdint.h>
+
+#include "hd_dns.h"
+
+/* Length of an RR after its owner name: type, class, ttl, rdlength. */
+#define HD_DNS_RR_FIXED_LEN 10
+
+/* Largest DNS message (TCP length prefix). */
+#define HD_DNS_MSG_MAX 65535
+
+/* Compression pointers carry a 14-bit offset. */
+#define HD_DNS_PTR_MAX 0x3fff
+
+static inline uint8_t
+hd_dns_lower(uint8_t c)
+{
+	return (uint8_t)(c - 'A') < 26 ? (uint8_t)(c | 0x20) : c;
+}
+
+/**
+ * Step over a name at the cursor without following pointers (a pointer ends
+ * the name). Used where only the name's extent matters.
+ * @return 0, -EBADMSG (reserved label type) or -EMSGSIZE (truncated); the
+ *   cursor's sticky error is set on failure.
+ */
+int hd_dns_name_skip(struct hd_wire *w);
+
+/**
+ * Copy the RDATA of one RR of @p type from @p in (positioned at the RDATA,
+ * whose buffer is the whole upstream message so pointers resolve) to @p out,
+ * decompressing every name the type is known to hold and re-compressing it
+ * through @p comp for RFC 1035 types. The parsed fields must use exactly
+ * @p rdlen bytes.
+ * @return 0 or -EBADMSG (bad name, fields inconsistent with @p rdlen),
+ *   -EMSGSIZE (@p out full).
+ */
+int hd_dns_rdata_copy(struct hd_wire *in, uint16_t type, uint16_t rdlen,
+		      struct hd_wire *out, struct hd_dns_compressor *comp);
+
+#endif /* HD_DNS_PRIVATE_H */
