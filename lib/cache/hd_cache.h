@@ -31,7 +31,7 @@ struct hd_cache_key {
 	uint8_t name_len;	/**< used bytes of name; the rest must be zero */
 	uint8_t name[HD_DNS_NAME_MAX];
 	uint8_t pad[3];
-};
+} __rte_aligned(8); /* rte_hash reads keys in 8-byte words */
 
 #define HD_CACHE_KEY_DO 0x01
 #define HD_CACHE_KEY_CD 0x02
