@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef HD_APP_H
+#define HD_APP_H
+
+/*
+ * The heimdall server: shared state of the lcore roles. Private to
+ * app/heimdall; libraries never include it.
+ *
+ * Ownership of an mbuf holding a query: the worker that received it, then
+ * (on a miss) the slow path from the miss ring until the reply is sent,
+ * either on the slow path's own TX queue or handed back to the worker over
+ * its reply ring.
+ */
+
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_ethdev.h>
+#include <rte_log.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
+#include "hd_cache.h"
+#include "hd_config.h"
+#include "hd_fastpath.h"
+#include "hd_port.h"
+#include "hd_stats.h"
+#include "hd_upstream.h"
+
+extern int hd_app_logtype;
+
+#define APP_LOG(level, fmt, ...) \
+	rte_log(RTE_LOG_ ## level, hd_app_logtype, "heimdall: " fmt "\n", ##__VA_ARGS__)
+
+#define HD_APP_BURST		32
+#define HD_APP_PORTS_MAX	RTE_MAX_ETHPORTS
+#define HD_APP_WORKERS_MAX	(RTE_MAX_LCORE - 1)
+#define HD_APP_TX_RETRIES	4
+
+/* Exit codes: 2 for a bad command line or configuration, as getopt tools do. */
+#define HD_EXIT_USAGE	2
+
+/** A worker's place in the data path. Written before launch, read-only after. */
+struct hd_worker {
+	unsigned int index;		/**< 0..n_workers-1: RCU thread id, queue id */
+	unsigned int lcore_id;
+	struct rte_ring *miss_ring;	/**< worker -> slow path (SP/SC) */
+	struct rte_ring *reply_ring;	/**< slow path -> worker (SP/SC) */
+	struct hd_fastpath_ctx ctx[HD_APP_PORTS_MAX]; /**< per port: conf differs by MAC */
+} __rte_cache_aligned;
+
+/** Upstream counters copied by the slow path for telemetry (relaxed atomics). */
+struct hd_app_upstream_snap {
+	uint64_t queries, replies, timeouts, rejected;
+	uint32_t rtt_ms;
+};
+
+struct hd_app {
+	struct hd_config cfg;
+	char file_prefix[64];
+	char telemetry_path[256];
+
+	struct hd_port ports[HD_APP_PORTS_MAX];
+	struct hd_fastpath_conf fp_conf[HD_APP_PORTS_MAX];
+	uint16_t n_ports;
+
+	struct hd_worker *workers;	/**< rte_zmalloc'd, n_workers entries */
+	unsigned int n_workers;
+
+	struct rte_rcu_qsbr *qsv;
+	struct hd_cache *cache;
+	struct hd_upstream *upstream;
+	struct hd_app_upstream_snap up_snap[HD_UPSTREAM_MAX];
+
+	volatile int stop;		/**< set by SIGINT/SIGTERM */
+	int stopping;			/**< slow path: shutting down, free instead of reply */
+};
+
+extern struct hd_app hd_app;
+
+/* params.c */
+/**
+ * Parse heimdall's own options (what follows "--"): defaults, then
+ * --config FILE, then the flags. Prints --help / --version and exits 0;
+ * prints a message naming the bad option and exits HD_EXIT_USAGE.
+ */
+void hd_params_parse(int argc, char **argv, struct hd_config *cfg);
+void hd_params_usage(const char *prog);
+
+/* eal_args.c: everything done before rte_eal_init() */
+struct hd_eal_args {
+	int argc;
+	char **argv;		/**< given to rte_eal_init(), which may rewrite it */
+	char **owned;		/**< the same strings, for freeing */
+	char prefix[64];
+	char ifaces[HD_APP_PORTS_MAX][IF_NAMESIZE]; /**< af_xdp interfaces */
+	unsigned int n_ifaces;
+};
+int hd_eal_args_build(int argc, char **argv, const struct hd_config *cfg,
+		      struct hd_eal_args *ea);
+int hd_eal_prepare(const struct hd_eal_args *ea);
+void hd_eal_args_free(struct hd_eal_args *ea);
+void hd_addrs_record(const struct hd_port *p);
+void hd_addrs_forget(const char *ifname);
+
+/* worker.c */
+int hd_worker_main(void *arg);
+
+/* slowpath.c */
+int hd_slowpath_init(struct hd_app *app);
+void hd_slowpath_run(struct hd_app *app);
+void hd_slowpath_fini(struct hd_app *app);
+
+/* telemetry.c */
+void hd_telemetry_register(void);
+
+#endif /* HD_APP_H */

@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The slow path, on the main lcore: takes the workers' misses, answers from
+ * the cache when the answer arrived meanwhile, otherwise asks an upstream
+ * (lib/upstream, epoll over kernel sockets) and writes the reply into the
+ * client's own mbuf when the answer comes back. It is the cache's only
+ * writer, so it also runs the cache's reclaim and expiry.
+ *
+ * Replies leave through the port's extra TX queue when the PMD gave one;
+ * otherwise (af_xdp, af_packet with one queue pair) they go back to the
+ * worker that received the query, over its reply ring, and that worker
+ * transmits them on its own queue: a TX queue is never shared by two
+ * lcores.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+
+#include "hd_app.h"
+#include "hd_clock.h"
+
+#define TIMER_MS	100
+#define EXPIRE_BUDGET	1024
+
+static struct hd_stats_lcore *sp_stats;
+
+static void
+reply_send(struct hd_app *app, struct rte_mbuf *m)
+{
+	const struct hd_port *p = &app->ports[m->port];
+	uint16_t sent = 0, tries = 0;
+
+	if (p->slow_txq >= 0) {
+		while (sent == 0 && tries++ <= HD_APP_TX_RETRIES)
+			sent = rte_eth_tx_burst(m->port, (uint16_t)p->slow_txq, &m, 1);
+		if (sent == 1) {
+			hd_stats_inc(sp_stats, HD_STAT_tx_packets);
+			return;
+		}
+	} else if (rte_ring_sp_enqueue(app->workers[m->hash.usr].reply_ring, m) == 0) {
+		/* The worker counts it when it goes out. */
+		return;
+	}
+	hd_stats_inc(sp_stats, HD_STAT_tx_failed);
+	rte_pktmbuf_free(m);
+}
+
+/* Write the reply (answer @p a, or @p rcode without records) into @p m and send it. */
+static void
+reply_finish(struct hd_app *app, struct rte_mbuf *m, const struct hd_dns_answer *a, int rcode)
+{
+	uint16_t cap = (uint16_t)(rte_pktmbuf_tailroom(m) + m->data_len);
+	int len;
+
+	len = hd_fastpath_reply(&app->fp_conf[m->port], sp_stats, rte_pktmbuf_mtod(m, uint8_t *),
+				m->data_len, cap, a, rcode, hd_clock_sec(), 0);
+	if (len < 0) {
+		hd_stats_inc(sp_stats, HD_STAT_dropped);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	m->data_len = (uint16_t)len;
+	m->pkt_len = (uint32_t)len;
+	reply_send(app, m);
+}
+
+static void
+upstream_done(void *arg, void *client, const struct hd_dns_query *q,
+	      const struct hd_dns_answer *a, int rcode)
+{
+	struct hd_app *app = arg;
+	struct rte_mbuf *m = client;
+
+	RTE_SET_USED(q);
+	/* At shutdown the workers and reply rings are gone: nobody to send to. */
+	if (app->stopping) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	reply_finish(app, m, a, rcode);
+}
+
+static void
+miss_handle(struct hd_app *app, struct rte_mbuf *m)
+{
+	const struct hd_fastpath_conf *conf = &app->fp_conf[m->port];
+	const struct hd_dns_answer *a;
+	struct hd_dns_query q;
+	struct hd_cache_key k;
+	int ret;
+
+	/* The worker classified and parsed this frame; it cannot fail unless corrupted. */
+	if (hd_fastpath_query(conf, rte_pktmbuf_mtod(m, uint8_t *), m->data_len, &q) < 0) {
+		hd_stats_inc(sp_stats, HD_STAT_dropped);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	/* An earlier miss for the same question may have filled the cache since. */
+	hd_cache_key_from_query(&k, &q);
+	a = hd_cache_lookup(app->cache, &k, hd_clock_sec(), NULL);
+	if (a != NULL) {
+		reply_finish(app, m, a, HD_DNS_RCODE_NOERROR);
+		return;
+	}
+	ret = hd_upstream_resolve(app->upstream, &q, m);
+	if (ret < 0)
+		reply_finish(app, m, NULL, HD_DNS_RCODE_SERVFAIL);
+}
+
+static unsigned int
+misses_take(struct hd_app *app)
+{
+	struct rte_mbuf *m[HD_APP_BURST];
+	unsigned int w, n, i, total = 0;
+
+	for (w = 0; w < app->n_workers; w++) {
+		n = rte_ring_sc_dequeue_burst(app->workers[w].miss_ring, (void **)m,
+					      HD_APP_BURST, NULL);
+		for (i = 0; i < n; i++)
+			miss_handle(app, m[i]);
+		total += n;
+	}
+	return total;
+}
+
+/* Telemetry runs on its own thread; the upstream's counters belong to this one. */
+static void
+upstream_snapshot(struct hd_app *app)
+{
+	struct hd_upstream_server_stats s;
+	unsigned int i;
+
+	for (i = 0; i < app->cfg.n_upstream && i < HD_UPSTREAM_MAX; i++) {
+		struct hd_app_upstream_snap *d = &app->up_snap[i];
+
+		if (hd_upstream_server_stats(app->upstream, i, &s) < 0)
+			continue;
+		__atomic_store_n(&d->queries, s.queries, __ATOMIC_RELAXED);
+		__atomic_store_n(&d->replies, s.replies, __ATOMIC_RELAXED);
+		__atomic_store_n(&d->timeouts, s.timeouts, __ATOMIC_RELAXED);
+		__atomic_store_n(&d->rejected, s.rejected, __ATOMIC_RELAXED);
+		__atomic_store_n(&d->rtt_ms, s.rtt_ms, __ATOMIC_RELAXED);
+	}
+}
+
+static void
+timer_run(struct hd_app *app)
+{
+	hd_cache_reclaim(app->cache);
+	hd_cache_expire(app->cache, hd_clock_sec(), EXPIRE_BUDGET);
+	upstream_snapshot(app);
+}
+
+static void
+listen_fill(struct hd_upstream_params *up, const struct hd_config *cfg)
+{
+	unsigned int i;
+
+	if (!cfg->tcp)
+		return;
+	for (i = 0; i < cfg->n_listen && i < HD_UPSTREAM_LISTEN_MAX; i++) {
+		struct sockaddr_storage *ss = &up->listen[up->n_listen++];
+
+		memset(ss, 0, sizeof(*ss));
+		if (cfg->listen[i].family == AF_INET) {
+			struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+			sin->sin_family = AF_INET;
+			sin->sin_port = htons(cfg->port);
+			memcpy(&sin->sin_addr, cfg->listen[i].addr, 4);
+		} else {
+			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+			sin6->sin6_family = AF_INET6;
+			sin6->sin6_port = htons(cfg->port);
+			memcpy(&sin6->sin6_addr, cfg->listen[i].addr, 16);
+		}
+	}
+}
+
+int
+hd_slowpath_init(struct hd_app *app)
+{
+	const struct hd_config *cfg = &app->cfg;
+	struct hd_upstream_params up;
+	unsigned int i;
+
+	sp_stats = hd_stats_self();
+	memset(&up, 0, sizeof(up));
+	for (i = 0; i < cfg->n_upstream && i < HD_UPSTREAM_MAX; i++)
+		up.servers[up.n_servers++] = cfg->upstream[i];
+	listen_fill(&up, cfg);
+	up.attempt_ms = cfg->upstream_timeout_ms;
+	up.total_ms = cfg->upstream_budget_ms;
+	up.max_pending = cfg->max_pending;
+	up.tcp_idle_ms = 10000;
+	up.max_tcp_clients = 256;
+	up.cache = app->cache;
+	up.limits.min_ttl = cfg->cache_min_ttl;
+	up.limits.max_ttl = cfg->cache_max_ttl;
+	up.limits.neg_max_ttl = cfg->cache_neg_max_ttl;
+	up.stats = sp_stats;
+	up.done = upstream_done;
+	up.done_arg = app;
+	app->upstream = hd_upstream_create(&up);
+	if (app->upstream == NULL) {
+		APP_LOG(ERR, "cannot start the upstream side: %s", rte_strerror(rte_errno));
+		return -rte_errno;
+	}
+	return 0;
+}
+
+void
+hd_slowpath_run(struct hd_app *app)
+{
+	uint64_t next_timer = hd_clock_ms() + TIMER_MS, now;
+	unsigned int taken;
+	int idle;
+
+	while (!__atomic_load_n(&app->stop, __ATOMIC_RELAXED)) {
+		taken = misses_take(app);
+		/* Idle: sleep in epoll up to 1 ms; a miss then waits at most that long. */
+		idle = taken == 0 && hd_upstream_pending(app->upstream) == 0;
+		hd_upstream_poll(app->upstream, idle ? 1 : 0);
+		now = hd_clock_ms();
+		if (now >= next_timer) {
+			timer_run(app);
+			next_timer = now + TIMER_MS;
+		}
+	}
+}
+
+/* Free every mbuf still on a ring; the workers have stopped. */
+static void
+rings_drain(struct hd_app *app)
+{
+	struct rte_mbuf *m;
+	unsigned int w;
+
+	for (w = 0; w < app->n_workers; w++) {
+		while (rte_ring_sc_dequeue(app->workers[w].miss_ring, (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+		while (rte_ring_sc_dequeue(app->workers[w].reply_ring, (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+	}
+}
+
+void
+hd_slowpath_fini(struct hd_app *app)
+{
+	app->stopping = 1;
+	/* Outstanding requests get their callback (SERVFAIL) here, which frees the mbufs. */
+	hd_upstream_free(app->upstream);
+	app->upstream = NULL;
+	if (app->workers != NULL)
+		rings_drain(app);
+}
