@@ -341,4 +341,51 @@ int hd_dns_reply_matches(const uint8_t *reply, size_t len, const struct hd_dns_q
 /** @return 1 when the header of @p reply (len >= 12) has TC set. */
 int hd_dns_reply_truncated(const uint8_t *reply, size_t len);
 
+
+/** EDNS Extended DNS Error codes we send (RFC 8914). */
+#define HD_DNS_EDE_NONE		0xffff
+#define HD_DNS_EDE_BLOCKED	15
+#define HD_DNS_EDE_STALE	3
+#define HD_DNS_OPT_EDE		15	/**< EDNS option code of EDE */
+
+/**
+ * One record for hd_dns_reply_synth(). RDATA is written as given, so names
+ * inside it must be uncompressed wire form.
+ */
+struct hd_dns_rr {
+	const uint8_t *owner;	/**< wire form; NULL: the query name (written as a pointer to it) */
+	uint16_t owner_len;
+	uint16_t type;
+	uint16_t rclass;
+	uint32_t ttl;
+	const uint8_t *rdata;
+	uint16_t rdlen;
+};
+
+/** What hd_dns_reply_synth() writes besides the records. */
+struct hd_dns_synth {
+	int rcode;		/**< NOERROR, NXDOMAIN, REFUSED, ... */
+	uint16_t flags;		/**< extra header bits: HD_DNS_AA for local zones */
+	uint16_t ede;		/**< EDE info code, or HD_DNS_EDE_NONE */
+	const char *ede_text;	/**< optional EXTRA-TEXT (NULL: none) */
+	const struct hd_dns_rr *an;
+	unsigned int n_an;
+	const struct hd_dns_rr *ns;
+	unsigned int n_ns;
+};
+
+/**
+ * Write a synthesized reply (local records, blocked names) into @p msg,
+ * which holds the client's query: header with the client's ID, QR, RA, RD
+ * and CD copied, @p s->flags and rcode, the question as the client sent
+ * it, the answer and authority records of @p s (owners compressed against
+ * the question where they equal or end in it), and an OPT when the query
+ * had one, carrying the EDE option when @p s->ede is set. When the result
+ * would exceed @p limit the records are dropped and TC is set.
+ * No allocation: the fast path calls it per packet.
+ * @return the reply length, or -ENOSPC.
+ */
+int hd_dns_reply_synth(uint8_t *msg, size_t cap, const struct hd_dns_query *q,
+		       const struct hd_dns_synth *s, size_t limit);
+
 #endif /* HD_DNS_H */

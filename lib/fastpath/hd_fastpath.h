@@ -48,12 +48,30 @@ struct hd_pkt {
 	uint8_t ipv6;
 };
 
+struct hd_filter;
+struct hd_localzone;
+
+/**
+ * What the control thread publishes for the workers: immutable once
+ * published; replaced by pointer swap and freed after an RCU grace period
+ * of the policy QSBR variable.
+ */
+struct hd_fastpath_policy {
+	const struct hd_localzone *local;	/**< NULL: no local data */
+	const struct hd_filter *filter;		/**< NULL: no lists */
+	uint64_t generation;			/**< increases with every publish */
+};
+
 /** Per-worker state, cache aligned, owned by one lcore. */
 struct hd_fastpath_ctx {
 	const struct hd_fastpath_conf *conf;
 	struct hd_cache *cache;		/**< NULL: every query is a miss */
 	struct hd_stats_lcore *stats;
 	uint32_t now;			/**< seconds, hd_clock_sec(); set once per burst */
+	/** Current policy, loaded by the caller once per burst (may be NULL). */
+	const struct hd_fastpath_policy *policy;
+	/** Per-list hit counters of this lcore (HD_FILTER_LISTS_MAX entries), or NULL. */
+	uint64_t *filter_hits;
 } __rte_cache_aligned;
 
 enum hd_fp_verdict {

@@ -24,6 +24,9 @@
 	X(queries,           "well-formed DNS queries received (UDP and TCP)") \
 	X(cache_hits,        "queries answered from the cache") \
 	X(cache_misses,      "queries passed to the slow path") \
+	X(blocked,           "queries answered with a block response (lists and CNAME cloaking)") \
+	X(cname_blocked,     "upstream answers blocked because their CNAME chain reached a blocked name") \
+	X(local_answers,     "queries answered from local records and zones") \
 	X(upstream_queries,  "queries sent to an upstream") \
 	X(upstream_replies,  "valid upstream replies accepted") \
 	X(upstream_timeouts, "upstream attempts that timed out") \
