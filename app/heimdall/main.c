@@ -337,6 +337,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	log_level_apply(hd_app.cfg.log_level);
+	hd_dns_edns_size_set(hd_app.cfg.udp_size);
 	snprintf(hd_app.file_prefix, sizeof(hd_app.file_prefix), "%s", ea.prefix);
 	snprintf(hd_app.telemetry_path, sizeof(hd_app.telemetry_path), "%s/dpdk_telemetry.v2",
 		 rte_eal_get_runtime_dir());

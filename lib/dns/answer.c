@@ -199,7 +199,8 @@ finish(struct build *b, uint16_t rflags, uint32_t now,
 	a->ttl = ttl;
 	a->expires = now + ttl;
 	a->stale_until = a->expires + (lim ? lim->stale_ttl : 0);
-	a->flags = rflags & (HD_DNS_AA | HD_DNS_AD | HD_DNS_RCODE_MASK);
+	/* A forwarder's answers are never authoritative: the upstream's AA stays behind. */
+	a->flags = rflags & (HD_DNS_AD | HD_DNS_RCODE_MASK);
 	a->ancount = b->count[SEC_AN];
 	a->nscount = b->count[SEC_NS];
 	a->arcount = b->count[SEC_AR];
@@ -322,7 +323,7 @@ write_opt(struct hd_wire *w, const struct hd_dns_query *q, uint8_t ext_rcode)
 {
 	hd_wire_write_u8(w, 0);
 	hd_wire_write_u16(w, HD_DNS_TYPE_OPT);
-	hd_wire_write_u16(w, HD_DNS_EDNS_SIZE);
+	hd_wire_write_u16(w, hd_dns_edns_size());
 	hd_wire_write_u32(w, ((uint32_t)ext_rcode << 24) | (q->do_bit ? OPT_DO : 0));
 	hd_wire_write_u16(w, 0);
 }

@@ -130,8 +130,8 @@ struct hd_dns_query {
  *   _BADVERS, _REFUSED for AXFR/IXFR over this path) — @p q then holds as
  *   much as was read and @p q->question_end is 0 when the question itself
  *   could not be read;
- *   -EINVAL when the message must be dropped (shorter than a header, or
- *   QR=1: a response sent to us).
+ *   -EINVAL when the message must be dropped (shorter than a header, QR=1:
+ *   a response sent to us, or truncated inside its question).
  */
 int __rte_warn_unused_result
 hd_dns_query_parse(const uint8_t *msg, size_t len, struct hd_dns_query *q);
@@ -213,7 +213,7 @@ struct hd_dns_answer {
 	uint32_t stored;	/**< time stored, seconds on the caller's clock */
 	uint32_t expires;	/**< stored + the smallest TTL */
 	uint32_t stale_until;	/**< last second it may be served stale (>= expires) */
-	uint16_t flags;		/**< upstream header bits kept: AA, AD, RCODE */
+	uint16_t flags;		/**< upstream header bits kept: AD, RCODE (never AA) */
 	uint16_t ancount;
 	uint16_t nscount;
 	uint16_t arcount;	/**< additional records, OPT excluded */
@@ -307,6 +307,16 @@ int hd_dns_reply_answer(uint8_t *msg, size_t cap, const struct hd_dns_query *q,
  * @return the reply length, or -ENOSPC.
  */
 int hd_dns_reply_rcode(uint8_t *msg, size_t cap, const struct hd_dns_query *q, int rcode);
+
+/**
+ * Set the EDNS payload size written in every OPT heimdall sends (replies and
+ * upstream queries); HD_DNS_EDNS_SIZE until set. Call once at start-up,
+ * before any lcore writes replies. Values are clamped to [512, 65535].
+ */
+void hd_dns_edns_size_set(uint16_t size);
+
+/** @return the EDNS payload size we advertise. */
+uint16_t hd_dns_edns_size(void);
 
 /**
  * Usable UDP reply size for query @p q: 512 without EDNS, else the client's

@@ -16,11 +16,28 @@
 /* Bits of the OPT TTL field (RFC 6891 section 6.1.3). */
 #define OPT_DO 0x8000
 
+/* Written once at start-up, then only read: no synchronisation needed. */
+static uint16_t edns_size = HD_DNS_EDNS_SIZE;
+
+void
+hd_dns_edns_size_set(uint16_t size)
+{
+	edns_size = size < HD_DNS_UDP_MIN ? HD_DNS_UDP_MIN : size;
+}
+
+uint16_t
+hd_dns_edns_size(void)
+{
+	return edns_size;
+}
+
 /*
  * Copy the qname, lowercased, into q->lname. Queries carry one name, so a
  * compression pointer in it can only be an error (it has nothing earlier
  * to point at).
- * @return 0, or -1 when the name is not a run of valid labels in the message.
+ * @return 0; -EMSGSIZE when the message ends inside the name (a truncated
+ *   packet, dropped); -EBADMSG for a label or name over its limit or a
+ *   compression pointer (answered FORMERR).
  */
 static int
 read_qname(struct hd_wire *w, struct hd_dns_query *q)
@@ -33,13 +50,14 @@ read_qname(struct hd_wire *w, struct hd_dns_query *q)
 		uint8_t c;
 
 		if (unlikely(n >= left))
-			return -1;
+			return -EMSGSIZE;
 		c = p[n];
 		if (c == 0)
 			break;
-		if (unlikely(c > HD_DNS_LABEL_MAX || n + c + 2 > HD_DNS_NAME_MAX ||
-			     left - n - 1 < c))
-			return -1;
+		if (unlikely(c > HD_DNS_LABEL_MAX || n + c + 2 > HD_DNS_NAME_MAX))
+			return -EBADMSG;
+		if (unlikely(left - n - 1 < c))
+			return -EMSGSIZE;
 		/* Length bytes are <= 63 and pass through hd_dns_lower unchanged. */
 		for (i = n; i <= n + c; i++)
 			q->lname[i] = hd_dns_lower(p[i]);
@@ -101,7 +119,7 @@ hd_dns_query_parse(const uint8_t *msg, size_t len, struct hd_dns_query *q)
 {
 	struct hd_wire w;
 	uint16_t qdcount, ancount, nscount, arcount;
-	int fmt_err;
+	int fmt_err, rc;
 
 	q->question_end = 0;
 	q->qname_len = 0;
@@ -132,12 +150,16 @@ hd_dns_query_parse(const uint8_t *msg, size_t len, struct hd_dns_query *q)
 		HD_DNS_RCODE_NOTIMPL : HD_DNS_RCODE_FORMERR;
 	if (unlikely(qdcount != 1))
 		return fmt_err;
-	if (unlikely(read_qname(&w, q) < 0))
+	/* A packet that ends inside its question is truncated: drop, not FORMERR. */
+	rc = read_qname(&w, q);
+	if (unlikely(rc == -EMSGSIZE))
+		return -EINVAL;
+	if (unlikely(rc < 0))
 		return fmt_err;
 	q->qtype = hd_wire_read_u16(&w);
 	q->qclass = hd_wire_read_u16(&w);
 	if (unlikely(!hd_wire_ok(&w)))
-		return fmt_err;
+		return -EINVAL;
 	q->question_end = (uint16_t)w.pos;
 	if (unlikely(ancount != 0 || nscount != 0))
 		return fmt_err;
@@ -176,7 +198,7 @@ hd_dns_query_write(uint8_t *msg, size_t cap, const struct hd_dns_query *q, uint1
 	hd_wire_write_u16(&w, q->qclass);
 	hd_wire_write_u8(&w, 0);
 	hd_wire_write_u16(&w, HD_DNS_TYPE_OPT);
-	hd_wire_write_u16(&w, HD_DNS_EDNS_SIZE);
+	hd_wire_write_u16(&w, hd_dns_edns_size());
 	hd_wire_write_u32(&w, q->do_bit ? OPT_DO : 0);
 	hd_wire_write_u16(&w, 0);
 	return hd_wire_ok(&w) ? (int)w.pos : -ENOSPC;
