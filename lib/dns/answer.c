@@ -36,6 +36,7 @@ struct build {
 	uint32_t smallest;	/* smallest TTL written */
 	uint32_t soa_neg;	/* min(SOA TTL, SOA MINIMUM) of the first SOA in NS */
 	int have_soa;
+	int has_cname;
 	uint16_t n_ttl;
 	uint16_t count[SEC_COUNT];
 	uint16_t ttl_off[RR_MAX];
@@ -145,6 +146,8 @@ copy_rr(struct build *b, enum section sec)
 	hd_wire_put_u16_at(&b->out, rdlen_at, (uint16_t)(b->out.pos - rdlen_at - 2));
 	if (type == HD_DNS_TYPE_SOA && sec == SEC_NS && !b->have_soa)
 		note_soa(b, ttl);
+	if (type == HD_DNS_TYPE_CNAME && sec == SEC_AN)
+		b->has_cname = 1;
 	b->count[sec]++;
 	return hd_wire_ok(&b->out) ? 0 : -EBADMSG;
 }
@@ -208,7 +211,7 @@ finish(struct build *b, uint16_t rflags, uint32_t now,
 	a->len = (uint16_t)dlen;
 	a->qname_len = (uint16_t)(b->data_start - HD_DNS_HDR_LEN - 4);
 	a->negative = (uint8_t)negative;
-	a->pad = 0;
+	a->has_cname = b->has_cname;
 	memcpy(a + 1, b->ttl_off, b->n_ttl * sizeof(uint16_t));
 	memcpy((uint16_t *)(a + 1) + b->n_ttl, b->out.buf + b->data_start, dlen);
 	*err = 0;
@@ -235,6 +238,7 @@ build_init(struct build *b, uint8_t *work, const struct hd_dns_query *q,
 		b->min_ttl = b->max_ttl;
 	b->smallest = UINT32_MAX;
 	b->have_soa = 0;
+	b->has_cname = 0;
 	b->soa_neg = 0;
 	b->n_ttl = 0;
 	memset(b->count, 0, sizeof(b->count));
@@ -318,8 +322,8 @@ out:
 	return a;
 }
 
-static void
-write_opt(struct hd_wire *w, const struct hd_dns_query *q, uint8_t ext_rcode)
+void
+hd_dns_opt_write(struct hd_wire *w, const struct hd_dns_query *q, uint8_t ext_rcode)
 {
 	hd_wire_write_u8(w, 0);
 	hd_wire_write_u16(w, HD_DNS_TYPE_OPT);
@@ -328,9 +332,9 @@ write_opt(struct hd_wire *w, const struct hd_dns_query *q, uint8_t ext_rcode)
 	hd_wire_write_u16(w, 0);
 }
 
-static void
-write_header(struct hd_wire *w, uint16_t id, uint16_t flags, uint16_t qd,
-	     uint16_t an, uint16_t ns, uint16_t ar)
+void
+hd_dns_header_write(struct hd_wire *w, uint16_t id, uint16_t flags, uint16_t qd,
+		    uint16_t an, uint16_t ns, uint16_t ar)
 {
 	hd_wire_seek(w, 0);
 	hd_wire_write_u16(w, id);
@@ -364,11 +368,11 @@ hd_dns_reply_answer(uint8_t *msg, size_t cap, const struct hd_dns_query *q,
 	if ((a->flags & HD_DNS_AD) && (q->do_bit || (q->flags & HD_DNS_AD)))
 		flags |= HD_DNS_AD;
 	if (unlikely(qend + a->len + opt > limit)) {
-		write_header(&w, q->id, flags | HD_DNS_TC, 1, 0, 0, opt ? 1 : 0);
+		hd_dns_header_write(&w, q->id, flags | HD_DNS_TC, 1, 0, 0, opt ? 1 : 0);
 		hd_wire_seek(&w, qend);
 	} else {
-		write_header(&w, q->id, flags, 1, a->ancount, a->nscount,
-			     (uint16_t)(a->arcount + (opt ? 1 : 0)));
+		hd_dns_header_write(&w, q->id, flags, 1, a->ancount, a->nscount,
+				    (uint16_t)(a->arcount + (opt ? 1 : 0)));
 		hd_wire_seek(&w, qend);
 		hd_wire_write_bytes(&w, hd_dns_answer_data(a), a->len);
 		for (i = 0; i < a->n_ttl; i++) {
@@ -383,7 +387,7 @@ hd_dns_reply_answer(uint8_t *msg, size_t cap, const struct hd_dns_query *q,
 		}
 	}
 	if (opt)
-		write_opt(&w, q, 0);
+		hd_dns_opt_write(&w, q, 0);
 	return hd_wire_ok(&w) ? (int)w.pos : -ENOSPC;
 }
 
@@ -399,10 +403,10 @@ hd_dns_reply_rcode(uint8_t *msg, size_t cap, const struct hd_dns_query *q, int r
 	if (rcode < 0 || rcode > 0xfff)
 		return -EINVAL;
 	hd_wire_init(&w, msg, cap);
-	write_header(&w, q->id, flags, q->question_end ? 1 : 0, 0, 0, opt ? 1 : 0);
+	hd_dns_header_write(&w, q->id, flags, q->question_end ? 1 : 0, 0, 0, opt ? 1 : 0);
 	hd_wire_seek(&w, q->question_end ? q->question_end : HD_DNS_HDR_LEN);
 	if (opt)
-		write_opt(&w, q, (uint8_t)(rcode >> 4));
+		hd_dns_opt_write(&w, q, (uint8_t)(rcode >> 4));
 	return hd_wire_ok(&w) ? (int)w.pos : -ENOSPC;
 }
 
@@ -434,4 +438,51 @@ hd_dns_reply_truncated(const uint8_t *reply, size_t len)
 		return 0;
 	hd_wire_init(&w, (void *)(uintptr_t)reply, len);
 	return (hd_wire_get_u16_at(&w, 2) & HD_DNS_TC) != 0;
+}
+
+int
+hd_dns_cname_foreach(const uint8_t *msg, size_t len,
+		     int (*cb)(void *arg, const uint8_t *name, size_t name_len),
+		     void *arg)
+{
+	uint8_t name[HD_DNS_NAME_MAX];
+	uint16_t qdcount, ancount, i;
+	struct hd_wire w;
+	int rc;
+
+	hd_wire_init(&w, (void *)(uintptr_t)msg, len);
+	hd_wire_skip(&w, 4);
+	qdcount = hd_wire_read_u16(&w);
+	ancount = hd_wire_read_u16(&w);
+	hd_wire_skip(&w, 4);
+	for (i = 0; i < qdcount && hd_wire_ok(&w); i++) {
+		if (hd_dns_name_skip(&w) < 0)
+			return -EBADMSG;
+		hd_wire_skip(&w, 4);
+	}
+	for (i = 0; i < ancount; i++) {
+		uint16_t type, rdlen;
+		size_t end;
+
+		if (hd_dns_name_skip(&w) < 0)
+			return -EBADMSG;
+		type = hd_wire_read_u16(&w);
+		hd_wire_skip(&w, 6);
+		rdlen = hd_wire_read_u16(&w);
+		if (!hd_wire_ok(&w) || rdlen > hd_wire_left(&w))
+			return -EBADMSG;
+		end = w.pos + rdlen;
+		if (type == HD_DNS_TYPE_CNAME) {
+			int n = hd_dns_name_read(&w, name);
+
+			if (n < 0)
+				return -EBADMSG;
+			hd_dns_name_lower(name, (size_t)n);
+			rc = cb(arg, name, (size_t)n);
+			if (rc != 0)
+				return rc;
+		}
+		hd_wire_seek(&w, end);
+	}
+	return hd_wire_ok(&w) ? 0 : -EBADMSG;
 }

@@ -221,7 +221,7 @@ struct hd_dns_answer {
 	uint16_t len;		/**< bytes of section data */
 	uint16_t qname_len;	/**< the question length the data was encoded for */
 	uint8_t negative;	/**< NXDOMAIN or NODATA (RFC 2308) */
-	uint8_t pad;
+	uint8_t has_cname;	/**< the answer section holds a CNAME (cloaking checks) */
 	uint32_t ttl;		/**< the smallest TTL, i.e. expires - stored */
 	/* uint16_t ttl_off[n_ttl]; uint8_t data[len]; */
 };
@@ -307,6 +307,17 @@ int hd_dns_reply_answer(uint8_t *msg, size_t cap, const struct hd_dns_query *q,
  * @return the reply length, or -ENOSPC.
  */
 int hd_dns_reply_rcode(uint8_t *msg, size_t cap, const struct hd_dns_query *q, int rcode);
+
+/**
+ * Call @p cb with every CNAME target (lowercase, uncompressed wire form) of
+ * the answer section of DNS message @p msg (a reply: ours or an
+ * upstream's), in order, until @p cb returns non-zero.
+ * @return the non-zero value @p cb returned, 0 when it never did, or
+ *   -EBADMSG when the message cannot be walked.
+ */
+int hd_dns_cname_foreach(const uint8_t *msg, size_t len,
+			 int (*cb)(void *arg, const uint8_t *name, size_t name_len),
+			 void *arg);
 
 /**
  * Set the EDNS payload size written in every OPT heimdall sends (replies and

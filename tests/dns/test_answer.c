@@ -350,6 +350,65 @@ build_mx(void)
 	tm_rr_end(&up, at);
 }
 
+struct cname_seen {
+	unsigned int n;
+	uint8_t names[4][HD_DNS_NAME_MAX];
+	unsigned int stop_at;	/* return 7 on this call (1-based), 0: never */
+};
+
+static int
+cname_collect(void *arg, const uint8_t *name, size_t len)
+{
+	struct cname_seen *s = arg;
+
+	if (s->n < 4)
+		memcpy(s->names[s->n], name, len);
+	s->n++;
+	return s->n == s->stop_at ? 7 : 0;
+}
+
+static void
+test_cname_targets(void)
+{
+	struct cname_seen seen = { 0 };
+	struct hd_dns_query q;
+	struct hd_dns_answer *a;
+	int err = 1, len;
+
+	build_cname_chain();
+	CU_ASSERT_EQUAL_FATAL(client_query("WWW.Example.com", HD_DNS_TYPE_A, 1, 4096, 0, &q), 0);
+	a = hd_dns_answer_build(up.b, up.n, &q, NOW, NULL, &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_EQUAL(a->has_cname, 1);
+	len = write_reply(&q, a, NOW, 0, 4096);
+	CU_ASSERT_FATAL(len > 0);
+	/* Our reply: both targets, decompressed, in chain order. */
+	CU_ASSERT_EQUAL(hd_dns_cname_foreach(reply, (size_t)len, cname_collect, &seen), 0);
+	CU_ASSERT_EQUAL(seen.n, 2);
+	CU_ASSERT_EQUAL(memcmp(seen.names[0], "\6alias1\7example\3net", 20), 0);
+	CU_ASSERT_EQUAL(memcmp(seen.names[1], "\6alias2\7example\3net", 20), 0);
+	/* The upstream's own message, and a callback that stops the walk. */
+	memset(&seen, 0, sizeof(seen));
+	seen.stop_at = 1;
+	CU_ASSERT_EQUAL(hd_dns_cname_foreach(up.b, up.n, cname_collect, &seen), 7);
+	CU_ASSERT_EQUAL(seen.n, 1);
+	/* A cut message cannot be walked. */
+	memset(&seen, 0, sizeof(seen));
+	CU_ASSERT_EQUAL(hd_dns_cname_foreach(reply, (size_t)len - 20, cname_collect, &seen),
+			-EBADMSG);
+	free(a);
+
+	build_mx();
+	a = hd_dns_answer_build(up.b, up.n, &q, NOW, NULL, &err);
+	/* The question differs from the MX reply's: rejected, nothing to check. */
+	CU_ASSERT_PTR_NULL(a);
+	CU_ASSERT_EQUAL_FATAL(client_query("example.com", HD_DNS_TYPE_MX, 1, 4096, 0, &q), 0);
+	a = hd_dns_answer_build(up.b, up.n, &q, NOW, NULL, &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_EQUAL(a->has_cname, 0);
+	free(a);
+}
+
 static void
 test_mx(void)
 {
@@ -1457,6 +1516,7 @@ static const struct t_case cases[] = {
 	T_CASE(test_a),
 	T_CASE(test_aaaa),
 	T_CASE(test_cname_chain),
+	T_CASE(test_cname_targets),
 	T_CASE(test_mx),
 	T_CASE(test_txt),
 	T_CASE(test_ns),
