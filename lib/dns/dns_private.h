@@ -46,4 +46,15 @@ int hd_dns_name_skip(struct hd_wire *w);
 int hd_dns_rdata_copy(struct hd_wire *in, uint16_t type, uint16_t rdlen,
 		      struct hd_wire *out, struct hd_dns_compressor *comp);
 
+/**
+ * Write an OPT RR without options at the cursor: our payload size, the
+ * extended rcode bits @p ext_rcode, and the DO bit of @p q echoed. A caller
+ * adding options patches the RDLENGTH (the last two bytes written).
+ */
+void hd_dns_opt_write(struct hd_wire *w, const struct hd_dns_query *q, uint8_t ext_rcode);
+
+/** Seek to 0 and write a header: @p id, @p flags and the four counts. */
+void hd_dns_header_write(struct hd_wire *w, uint16_t id, uint16_t flags, uint16_t qd,
+			 uint16_t an, uint16_t ns, uint16_t ar);
+
 #endif /* HD_DNS_PRIVATE_H */

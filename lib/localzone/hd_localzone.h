@@ -18,7 +18,11 @@
  *   followed inside the local data (bounded) and the chain is answered.
  *   A zone given without a SOA gets a synthesized one.
  * - A record outside every zone answers only its own name: other types of
- *   that name get NODATA, and other names are not local (forwarded).
+ *   that name get NODATA, and other names are not local (forwarded). A
+ *   wildcard outside every zone answers, without AA, the names below its
+ *   parent that have no records of their own.
+ * - A CNAME chain whose target is not local ends with the CNAME: the
+ *   client resolves the target (a forwarded query of its own).
  * - Automatic PTR records: every A/AAAA gets the matching PTR under
  *   in-addr.arpa / ip6.arpa (unless turned off), answered for that exact
  *   reverse name only.
