@@ -98,17 +98,41 @@ enum hd_filter_rule_kind {
 struct hd_filter_rule {
 	enum hd_filter_rule_kind kind;
 	int allow;			/**< exception rule (@@, transparent) */
-	char name[256];			/**< lowercase presentation form, no trailing dot */
+	/**
+	 * Name, lowercase presentation form, no trailing dot. For PATTERN a
+	 * glob ('*' = any run of characters, dots included) matched against
+	 * the whole query name and against each of its parent names.
+	 */
+	char name[256];
+	/** AdBlock `$badfilter`: the rule disables the same rule in every list. */
+	int badfilter;
 };
 
 /**
  * Parse one line (without its newline; a trailing CR is ignored) in
- * @p syntax (not AUTO).
- * @return 0 with @p r filled (kind NONE for a line that adds nothing),
- *   or -EINVAL with @p why (a static string saying what was expected).
+ * @p syntax (not AUTO). A line naming several hosts (hosts files, dnsmasq
+ * `address=/a/b/...`) yields its first rule here; hd_filter_parse_line_each()
+ * yields all of them.
+ * @return 0 with @p r filled (kind NONE for a line that adds nothing; then
+ *   @p why is NULL for comments and blank lines, or says why a rule was
+ *   skipped, e.g. a cosmetic or regex rule), or -EINVAL with @p why (a
+ *   static string saying what was expected).
  */
 int hd_filter_parse_line(enum hd_filter_syntax syntax, const char *line, size_t len,
 			 struct hd_filter_rule *r, const char **why);
+
+/** Called once per rule of a line; a non-zero return stops the parse. */
+typedef int (*hd_filter_rule_fn)(void *arg, const struct hd_filter_rule *r);
+
+/**
+ * Parse one line and call @p fn for each of its rules. A line is taken
+ * whole or not at all: when one of its names is bad, @p fn is not called.
+ * @return the number of rules delivered (0: nothing to add, @p why as for
+ *   hd_filter_parse_line()), -EINVAL with @p why, or what @p fn returned
+ *   when it returned non-zero.
+ */
+int hd_filter_parse_line_each(enum hd_filter_syntax syntax, const char *line, size_t len,
+			      hd_filter_rule_fn fn, void *arg, const char **why);
 
 /** Guess the syntax of a list from its first non-comment lines. */
 enum hd_filter_syntax hd_filter_detect(const char *text, size_t len);
@@ -134,8 +158,12 @@ void hd_filter_builder_free(struct hd_filter_builder *b);
 /**
  * Add a list from its text (a BOM, CRLF and a missing final newline are
  * fine). Bad lines are counted and reported in @p rep and the good ones kept.
+ * Every rule of an allowlist (spec->allow) is an allow rule. @p rep may be
+ * NULL; @p rep->rules counts rules as read (a hosts line with three names
+ * adds three), hd_filter_list_rules() counts them after dedup.
  * @return the list's index (0..HD_FILTER_LISTS_MAX-1), or -ENOSPC (too many
- *   lists), -EEXIST (name taken), -ENOMEM.
+ *   lists), -EEXIST (name taken), -EINVAL (bad arguments or syntax), -ENOMEM
+ *   (the builder then refuses to build: free it).
  */
 int hd_filter_builder_add_list(struct hd_filter_builder *b,
 			       const struct hd_filter_list_spec *spec,
@@ -171,7 +199,10 @@ uint64_t hd_filter_client_lists(const struct hd_filter *f, const uint8_t *addr, 
 
 /**
  * Match a lowercase wire-form name against the lists in @p lists.
- * @param list  set to the index of the list that decided (block or allow)
+ * @param lname  the name in wire form; a root label ends it (it may be
+ *   left out); a malformed name matches nothing
+ * @param list  set to the index of the list that decided (block or allow);
+ *   left unchanged when no rule matched
  * @return 1 blocked, 0 not blocked (no rule, or an allow rule won).
  * Fast path: no allocation, no locks; one hash probe per label of the name,
  * plus the patterns of the lists that have any.
