@@ -33,6 +33,8 @@
 #include "hd_clock.h"
 #include "hd_dns.h"
 #include "hd_fastpath.h"
+#include "hd_filter.h"
+#include "hd_localzone.h"
 #include "hd_stats.h"
 #include "hd_wire.h"
 
@@ -40,7 +42,9 @@
 #define TMPL_MAX	192	/* bytes of one query frame template */
 #define ANSWER_TTL	86400	/* no entry expires during a run */
 
-enum stream { STREAM_HIT, STREAM_MISS, STREAM_FORMERR };
+#define POLICY_NAMES	100000	/* --policy: names in the filter no query matches */
+
+enum stream { STREAM_HIT, STREAM_MISS, STREAM_FORMERR, STREAM_BLOCKED, STREAM_LOCAL };
 
 struct opts {
 	unsigned int names;
@@ -50,6 +54,7 @@ struct opts {
 	int ring;
 	int ipv6;
 	int edns;
+	int policy;
 };
 
 struct tmpl {
@@ -66,7 +71,9 @@ struct result {
 	uint64_t v[3];		/* per verdict */
 };
 
-static const char *const stream_names[] = { "hit", "miss", "formerr" };
+static const char *const stream_names[] = { "hit", "miss", "formerr", "blocked", "local" };
+/* Name prefix per stream: the cache holds "h" names, the filter "b", local data "l". */
+static const char *const stream_prefix[] = { "h", "m", "h", "b", "l" };
 
 static const char *const default_eal[] = {
 	"heimdall-bench", "--no-pci", "--no-huge", "-m", "512", "--no-shconf", "-l", "0",
@@ -93,10 +100,14 @@ usage(FILE *f)
 		"  --stream KIND  hit: every query answered from the cache (default)\n"
 		"                 miss: valid queries for names not cached\n"
 		"                 formerr: QDCOUNT=2 queries, answered FORMERR\n"
+		"                 blocked: names of a loaded blocklist (null mode: A 0.0.0.0)\n"
+		"                 local: names of local A records (with a local zone)\n"
+		"  --policy       with a loaded %d-name blocklist that no query matches\n"
+		"                 (the cost of the lookup on every query)\n"
 		"  --ring         go through a net_ring ethdev: rx_burst, handle, tx_burst\n"
 		"  --ipv6         IPv6 queries (default IPv4)\n"
 		"  --no-edns      queries without OPT (default: EDNS, 1232 bytes)\n"
-		"  --help         this text\n", BURST);
+		"  --help         this text\n", BURST, POLICY_NAMES);
 }
 
 static int
@@ -124,6 +135,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "ring", no_argument, NULL, 'r' },
 		{ "ipv6", no_argument, NULL, '6' },
 		{ "no-edns", no_argument, NULL, 'e' },
+		{ "policy", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -160,8 +172,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 				if (strcmp(optarg, stream_names[c]) == 0)
 					break;
 			if (c == (int)RTE_DIM(stream_names)) {
-				fprintf(stderr, "--stream: expected hit, miss or formerr, got '%s'\n",
-					optarg);
+				fprintf(stderr, "--stream: expected hit, miss, formerr, blocked or "
+					"local, got '%s'\n", optarg);
 				return -EINVAL;
 			}
 			o->stream = (enum stream)c;
@@ -174,6 +186,9 @@ parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'e':
 			o->edns = 0;
+			break;
+		case 'p':
+			o->policy = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -281,6 +296,96 @@ fill_cache(struct hd_cache *cache, const struct opts *o)
 	return 0;
 }
 
+/* "PREFIXi.bench.example" for i < n, one per line, in domains syntax. */
+static char *
+names_text(const char *prefix, unsigned int n, size_t *len)
+{
+	size_t cap = (size_t)n * 32 + 1, off = 0;
+	char *t = malloc(cap);
+
+	if (t == NULL)
+		return NULL;
+	for (unsigned int i = 0; i < n; i++)
+		off += (size_t)snprintf(t + off, cap - off, "%s%u.bench.example\n", prefix, i);
+	*len = off;
+	return t;
+}
+
+static struct hd_filter *
+filter_make(const char *prefix, unsigned int n)
+{
+	struct hd_filter_list_spec spec = {
+		.name = "bench", .source = "heimdall-bench", .syntax = HD_FILTER_SYNTAX_DOMAINS,
+		.response = { .mode = HD_FILTER_MODE_NULL, .ttl = 10 },
+	};
+	struct hd_filter_builder *b = hd_filter_builder_create();
+	struct hd_filter_report rep;
+	size_t len = 0;
+	char *text = names_text(prefix, n, &len);
+
+	if (b == NULL || text == NULL ||
+	    hd_filter_builder_add_list(b, &spec, text, len, &rep) != 0) {
+		free(text);
+		hd_filter_builder_free(b);
+		return NULL;
+	}
+	free(text);
+	return hd_filter_build(b);
+}
+
+static struct hd_localzone *
+local_make(unsigned int n)
+{
+	struct hd_localzone_builder *b = hd_localzone_builder_create();
+	char rec[96], err[256] = "";
+	struct hd_localzone *lz;
+
+	if (b == NULL)
+		return NULL;
+	hd_localzone_builder_auto_ptr(b, 0);
+	for (unsigned int i = 0; i < n; i++) {
+		snprintf(rec, sizeof(rec), "l%u.bench.example 3600 A 10.%u.%u.%u", i,
+			 (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff);
+		if (hd_localzone_add_record(b, rec, "heimdall-bench", err, sizeof(err)) < 0) {
+			fprintf(stderr, "heimdall-bench: %s: %s\n", rec, err);
+			hd_localzone_builder_free(b);
+			return NULL;
+		}
+	}
+	if (hd_localzone_builder_add_zone(b, "bench.example", err, sizeof(err)) < 0) {
+		hd_localzone_builder_free(b);
+		return NULL;
+	}
+	lz = hd_localzone_build(b, err, sizeof(err));
+	if (lz == NULL)
+		fprintf(stderr, "heimdall-bench: local data: %s\n", err);
+	return lz;
+}
+
+/*
+ * The policy a stream needs: its blocklist or local data, and with --policy
+ * a blocklist of POLICY_NAMES names no query asks for. NULL when none.
+ */
+static int
+policy_make(const struct opts *o, struct hd_fastpath_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->generation = 1;
+	if (o->stream == STREAM_BLOCKED)
+		p->filter = filter_make("b", o->names);
+	else if (o->policy)
+		p->filter = filter_make("p", POLICY_NAMES);
+	if (o->stream == STREAM_LOCAL)
+		p->local = local_make(o->names);
+	if (((o->stream == STREAM_BLOCKED || o->policy) && p->filter == NULL) ||
+	    (o->stream == STREAM_LOCAL && p->local == NULL)) {
+		hd_filter_free((struct hd_filter *)(uintptr_t)p->filter);
+		hd_localzone_free((struct hd_localzone *)(uintptr_t)p->local);
+		return -ENOMEM;
+	}
+	return p->filter != NULL || p->local != NULL;
+}
+
 static size_t
 write_frame(uint8_t *f, size_t cap, const struct opts *o, const uint8_t *dns, size_t dlen,
 	    uint16_t sport)
@@ -333,7 +438,7 @@ make_templates(const struct opts *o)
 	if (t == NULL)
 		return NULL;
 	for (i = 0; i < o->names; i++) {
-		name_of(str, sizeof(str), o->stream == STREAM_MISS ? "m" : "h", i);
+		name_of(str, sizeof(str), stream_prefix[o->stream], i);
 		nlen = hd_dns_name_from_str(str, name);
 		dl = nlen < 0 ? 0 : write_query(dns, sizeof(dns), name, nlen, (uint16_t)i,
 						o->edns, o->stream == STREAM_FORMERR);
@@ -500,9 +605,10 @@ report(const struct opts *o, const struct result *r)
 	unsigned int lc = rte_lcore_id();
 	enum hd_stat k;
 
-	printf("heimdall-bench: stream=%s mode=%s %s %s names=%u frames=%u burst=%d\n",
+	printf("heimdall-bench: stream=%s mode=%s %s %s names=%u frames=%u burst=%d%s\n",
 	       stream_names[o->stream], o->ring ? "ring" : "direct", o->ipv6 ? "ipv6" : "ipv4",
-	       o->edns ? "edns" : "no-edns", o->names, o->frames, BURST);
+	       o->edns ? "edns" : "no-edns", o->names, o->frames, BURST,
+	       o->policy ? " policy=100k-name filter (no match)" : "");
 	printf("  packets          %" PRIu64 " in %.3f s timed (%.3f s wall)\n",
 	       r->pkts, secs, (double)r->wall_cycles / hz);
 	printf("  rate             %.2f Mpps\n", secs > 0 ? (double)r->pkts / secs / 1e6 : 0);
@@ -557,6 +663,8 @@ main(int argc, char **argv)
 	struct hd_fastpath_conf conf = { .dns_port = 53, .udp_size = HD_DNS_EDNS_SIZE };
 	struct hd_cache_params cp = { .name = "bench" };
 	struct hd_fastpath_ctx ctx = { 0 };
+	static uint64_t hits[HD_FILTER_LISTS_MAX];
+	struct hd_fastpath_policy pol;
 	struct rte_ring *rx = NULL, *tx = NULL, *side = NULL;
 	struct rte_mempool *pool = NULL;
 	struct rte_mbuf **mb = NULL;
@@ -611,6 +719,16 @@ main(int argc, char **argv)
 	ctx.conf = &conf;
 	ctx.cache = cache;
 	ctx.stats = hd_stats_self();
+	rc = policy_make(&o, &pol);
+	if (rc < 0) {
+		fprintf(stderr, "heimdall-bench: cannot build the policy: %s\n", strerror(-rc));
+		rc = 1;
+		goto out;
+	}
+	/* A worker loads the published pointer once per burst; here it never changes. */
+	ctx.policy = rc > 0 ? &pol : NULL;
+	ctx.filter_hits = hits;
+	rc = 1;
 
 	if (o.ring) {
 		side = rte_ring_create("bench_side", rte_align32pow2(o.frames + 1),
@@ -640,6 +758,10 @@ out:
 	free(mb);
 	free(t);
 	hd_cache_free(cache);
+	if (ctx.policy != NULL) {
+		hd_filter_free((struct hd_filter *)(uintptr_t)pol.filter);
+		hd_localzone_free((struct hd_localzone *)(uintptr_t)pol.local);
+	}
 	rte_eal_cleanup();
 	return rc;
 }

@@ -23,6 +23,7 @@
 #include "hd_cache.h"
 #include "hd_config.h"
 #include "hd_fastpath.h"
+#include "hd_filter.h"
 #include "hd_port.h"
 #include "hd_stats.h"
 #include "hd_upstream.h"
@@ -47,6 +48,8 @@ struct hd_worker {
 	struct rte_ring *miss_ring;	/**< worker -> slow path (SP/SC) */
 	struct rte_ring *reply_ring;	/**< slow path -> worker (SP/SC) */
 	struct hd_fastpath_ctx ctx[HD_APP_PORTS_MAX]; /**< per port: conf differs by MAC */
+	/** Per-list filter hits of this worker (every port's ctx points here). */
+	uint64_t filter_hits[HD_FILTER_LISTS_MAX] __rte_cache_aligned;
 } __rte_cache_aligned;
 
 /** Upstream counters copied by the slow path for telemetry (relaxed atomics). */
@@ -68,6 +71,8 @@ struct hd_app {
 	unsigned int n_workers;
 
 	struct rte_rcu_qsbr *qsv;
+	/** Readers of the published policy: workers 0..n-1, the slow path as n. */
+	struct rte_rcu_qsbr *policy_qsv;
 	struct hd_cache *cache;
 	struct hd_upstream *upstream;
 	struct hd_app_upstream_snap up_snap[HD_UPSTREAM_MAX];
@@ -113,5 +118,34 @@ void hd_slowpath_fini(struct hd_app *app);
 
 /* telemetry.c */
 void hd_telemetry_register(void);
+
+/* policy.c: blocklists and local data, built off the data path and published by RCU */
+/**
+ * Create the policy QSBR variable and build the first policy from the
+ * configuration, before the workers start. Lists that cannot be read are
+ * logged and start empty; a record or zone that cannot be compiled is fatal.
+ * @return 0 or a negative errno.
+ */
+int hd_policy_init(struct hd_app *app);
+/** Start the control thread that reloads lists every list-refresh and on request. */
+int hd_policy_start(struct hd_app *app);
+/** Stop the control thread and free the policy; the readers have stopped. */
+void hd_policy_fini(struct hd_app *app);
+/** The published policy (may be NULL), for a registered policy reader. */
+static inline const struct hd_fastpath_policy *
+hd_policy_current(void)
+{
+	extern struct hd_fastpath_policy *hd_policy_published;
+
+	return __atomic_load_n(&hd_policy_published, __ATOMIC_ACQUIRE);
+}
+/** Per-list hits counted by the slow path (cloaking, DNS over TCP). */
+uint64_t *hd_policy_slow_hits(void);
+/** lib/upstream's DNS-over-TCP policy hook (see hd_upstream_policy_t). */
+int hd_policy_tcp_hook(void *arg, const struct sockaddr_storage *client,
+		       const struct hd_dns_query *q, uint8_t *msg, size_t reply_len,
+		       size_t cap);
+/** Register /heimdall/filter, /heimdall/records and /heimdall/reload. */
+void hd_policy_telemetry_register(void);
 
 #endif /* HD_APP_H */

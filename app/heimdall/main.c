@@ -278,6 +278,9 @@ setup(struct hd_app *app)
 		ret = cache_init(app);
 	if (ret == 0)
 		ret = workers_init(app);
+	/* Before the workers run: they start with the lists and records in place. */
+	if (ret == 0)
+		ret = hd_policy_init(app);
 	if (ret == 0)
 		ret = hd_slowpath_init(app);
 	return ret;
@@ -289,6 +292,7 @@ teardown(struct hd_app *app)
 	uint16_t port;
 
 	hd_slowpath_fini(app);
+	hd_policy_fini(app);
 	/* Ports before the cache and rings: the PMDs may still hold mbufs until closed. */
 	RTE_ETH_FOREACH_DEV(port) {
 		struct hd_port *p = &app->ports[port];
@@ -343,6 +347,8 @@ main(int argc, char **argv)
 		 rte_eal_get_runtime_dir());
 
 	if (setup(&hd_app) < 0) {
+		code = 1;
+	} else if (!hd_app.stop && hd_policy_start(&hd_app) < 0) {
 		code = 1;
 	} else if (!hd_app.stop) {
 		hd_telemetry_register();

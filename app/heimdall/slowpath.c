@@ -4,7 +4,10 @@
  * the cache when the answer arrived meanwhile, otherwise asks an upstream
  * (lib/upstream, epoll over kernel sockets) and writes the reply into the
  * client's own mbuf when the answer comes back. It is the cache's only
- * writer, so it also runs the cache's reclaim and expiry.
+ * writer, so it also runs the cache's reclaim and expiry. Upstream answers
+ * (and cached ones it serves) go through the policy's CNAME-cloaking check
+ * for the client; DNS-over-TCP clients get local data and blocking through
+ * lib/upstream's policy hook.
  *
  * Replies leave through the port's extra TX queue when the PMD gave one;
  * otherwise (af_xdp, af_packet with one queue pair) they go back to the
@@ -54,8 +57,10 @@ reply_finish(struct hd_app *app, struct rte_mbuf *m, const struct hd_dns_answer 
 	uint16_t cap = (uint16_t)(rte_pktmbuf_tailroom(m) + m->data_len);
 	int len;
 
-	len = hd_fastpath_reply(&app->fp_conf[m->port], sp_stats, rte_pktmbuf_mtod(m, uint8_t *),
-				m->data_len, cap, a, rcode, hd_clock_sec(), 0);
+	/* The answer is cached as it is; this client may still be blocked from it (cloaking). */
+	len = hd_fastpath_reply_policy(&app->fp_conf[m->port], sp_stats, hd_policy_current(),
+				       hd_policy_slow_hits(), rte_pktmbuf_mtod(m, uint8_t *),
+				       m->data_len, cap, a, rcode, hd_clock_sec(), 0);
 	if (len < 0) {
 		hd_stats_inc(sp_stats, HD_STAT_dropped);
 		rte_pktmbuf_free(m);
@@ -204,6 +209,8 @@ hd_slowpath_init(struct hd_app *app)
 	up.stats = sp_stats;
 	up.done = upstream_done;
 	up.done_arg = app;
+	up.policy = hd_policy_tcp_hook;
+	up.policy_arg = app;
 	app->upstream = hd_upstream_create(&up);
 	if (app->upstream == NULL) {
 		APP_LOG(ERR, "cannot start the upstream side: %s", rte_strerror(rte_errno));
@@ -216,9 +223,12 @@ void
 hd_slowpath_run(struct hd_app *app)
 {
 	uint64_t next_timer = hd_clock_ms() + TIMER_MS, now;
-	unsigned int taken;
+	unsigned int taken, reader = app->n_workers;
 	int idle;
 
+	/* The slow path reads the policy (cloaking, DNS over TCP) as reader n_workers. */
+	rte_rcu_qsbr_thread_register(app->policy_qsv, reader);
+	rte_rcu_qsbr_thread_online(app->policy_qsv, reader);
 	while (!__atomic_load_n(&app->stop, __ATOMIC_RELAXED)) {
 		taken = misses_take(app);
 		/* Idle: sleep in epoll up to 1 ms; a miss then waits at most that long. */
@@ -229,7 +239,11 @@ hd_slowpath_run(struct hd_app *app)
 			timer_run(app);
 			next_timer = now + TIMER_MS;
 		}
+		/* No policy pointer is held across iterations. */
+		rte_rcu_qsbr_quiescent(app->policy_qsv, reader);
 	}
+	rte_rcu_qsbr_thread_offline(app->policy_qsv, reader);
+	rte_rcu_qsbr_thread_unregister(app->policy_qsv, reader);
 }
 
 /* Free every mbuf still on a ring; the workers have stopped. */

@@ -233,4 +233,5 @@ hd_telemetry_register(void)
 		"Role of each lcore: main+slow, or worker with the port queues it polls. No parameters.");
 	rte_telemetry_register_cmd("/heimdall/config", handle_config,
 		"Running configuration: listen addresses, upstreams, DNS port, ports. No parameters.");
+	hd_policy_telemetry_register();
 }

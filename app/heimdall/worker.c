@@ -3,6 +3,8 @@
  * A worker lcore: queue <index> of every port that has one for it. Bursts
  * of 32 run to completion through hd_fastpath_handle(): hits go back out
  * in the same mbuf, misses travel to the slow path over the miss ring.
+ * Local data and blocklists (the published policy, read once per burst)
+ * are applied before the cache.
  * No syscalls (beyond what a PMD does inside rx/tx), no allocation, no
  * locks, no logging.
  */
@@ -110,6 +112,8 @@ rx_port(struct worker_state *ws, uint16_t port)
 	if (n == 0)
 		return;
 	ctx->now = hd_clock_sec();
+	/* One policy per burst; it stays valid until this loop's quiescent report. */
+	ctx->policy = hd_policy_current();
 	for (i = 0; i < n; i++) {
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
@@ -154,6 +158,8 @@ hd_worker_main(void *arg)
 	}
 	rte_rcu_qsbr_thread_register(hd_app.qsv, w->index);
 	rte_rcu_qsbr_thread_online(hd_app.qsv, w->index);
+	rte_rcu_qsbr_thread_register(hd_app.policy_qsv, w->index);
+	rte_rcu_qsbr_thread_online(hd_app.policy_qsv, w->index);
 
 	while (likely(!__atomic_load_n(&hd_app.stop, __ATOMIC_RELAXED))) {
 		for (p = 0; p < ws->n_ports; p++)
@@ -161,8 +167,12 @@ hd_worker_main(void *arg)
 		replies_drain(ws);
 		/* Cache entries this loop looked at may be reclaimed from here on. */
 		rte_rcu_qsbr_quiescent(hd_app.qsv, w->index);
+		/* So may the policy it used (ctx->policy is reloaded per burst). */
+		rte_rcu_qsbr_quiescent(hd_app.policy_qsv, w->index);
 	}
 
+	rte_rcu_qsbr_thread_offline(hd_app.policy_qsv, w->index);
+	rte_rcu_qsbr_thread_unregister(hd_app.policy_qsv, w->index);
 	rte_rcu_qsbr_thread_offline(hd_app.qsv, w->index);
 	rte_rcu_qsbr_thread_unregister(hd_app.qsv, w->index);
 	return 0;

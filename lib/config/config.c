@@ -36,6 +36,11 @@ hd_config_defaults(struct hd_config *c)
 	c->max_pending = 4096;
 	c->xdp_prog[0] = '\0';
 	snprintf(c->log_level, sizeof(c->log_level), "info");
+	c->block_mode = HD_CONFIG_BLOCK_NULL;
+	c->block_ttl = 10;
+	c->list_refresh = 86400;
+	snprintf(c->list_dir, sizeof(c->list_dir), "/var/lib/heimdall/lists");
+	c->local_ptr = 1;
 }
 
 /*
@@ -112,5 +117,5 @@ hd_config_validate(const struct hd_config *c, char *err, size_t errlen)
 			return -EINVAL;
 		}
 	}
-	return 0;
+	return cfg_validate_lists(c, err, errlen);
 }

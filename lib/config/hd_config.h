@@ -21,10 +21,78 @@
 #define HD_CONFIG_UPSTREAM_MAX	8
 #define HD_CONFIG_ERR_LEN	512
 
+/* Blocking and local data (issue 3). Sized at build time: the config is a flat struct. */
+#define HD_CONFIG_LISTS_MAX	64	/**< blocklists + allowlists (lib/filter's limit) */
+#define HD_CONFIG_GROUPS_MAX	32
+#define HD_CONFIG_GROUP_SUBNETS_MAX 16
+#define HD_CONFIG_GROUP_LISTS_MAX 32
+#define HD_CONFIG_RECORDS_MAX	512	/**< --record / record:; zone files for more */
+#define HD_CONFIG_ZONE_FILES_MAX 16
+#define HD_CONFIG_LOCAL_ZONES_MAX 64
+#define HD_CONFIG_NAME_LEN	64	/**< list and group names: at most 63 of [a-z0-9._-] */
+#define HD_CONFIG_SOURCE_LEN	1024	/**< list paths and URLs, zone file paths, list-dir */
+#define HD_CONFIG_RECORD_LEN	512
+#define HD_CONFIG_DNAME_LEN	256	/**< a domain name in presentation form */
+#define HD_CONFIG_SUBNET_LEN	48	/**< "IPv6/128" */
+#define HD_CONFIG_WHERE_LEN	80	/**< "heimdall.yaml:12" or "--record", for later messages */
+
 struct hd_config_addr {
 	int family;		/**< AF_INET or AF_INET6 */
 	uint8_t addr[16];	/**< network order; IPv4 in the first 4 bytes */
 	uint8_t prefix;		/**< prefix length when added to an interface (24 / 64 default) */
+};
+
+/** How a blocked name is answered; the same order as lib/filter's enum hd_filter_mode. */
+enum hd_config_block_mode {
+	HD_CONFIG_BLOCK_NXDOMAIN = 0,
+	HD_CONFIG_BLOCK_NODATA,
+	HD_CONFIG_BLOCK_NULL,		/**< A 0.0.0.0 / AAAA :: */
+	HD_CONFIG_BLOCK_CUSTOM,		/**< A/AAAA from block-ipv4 / block-ipv6 */
+	HD_CONFIG_BLOCK_REFUSED,
+};
+
+/** A blocklist or an allowlist (blocklist: / allowlist:, --blocklist / --allowlist). */
+struct hd_config_list {
+	char name[HD_CONFIG_NAME_LEN];	/**< given, or derived from the source */
+	char source[HD_CONFIG_SOURCE_LEN]; /**< a path, or an http(s) URL */
+	char syntax[16];		/**< "auto", "hosts", "domains", "adblock", ... */
+	char where[HD_CONFIG_WHERE_LEN];
+	int allow;			/**< 1: an allowlist */
+	int mode;			/**< enum hd_config_block_mode, or -1: block-mode */
+	int64_t ttl;			/**< -1: block-ttl */
+	uint8_t v4[4];			/**< has_v4: this list's custom address */
+	uint8_t v6[16];
+	uint8_t has_v4;
+	uint8_t has_v6;
+	uint8_t is_url;
+	uint8_t named;			/**< the name was given (not derived) */
+};
+
+/** A client group: clients in its subnets use its lists. */
+struct hd_config_group {
+	char name[HD_CONFIG_NAME_LEN];
+	char where[HD_CONFIG_WHERE_LEN];
+	char subnets[HD_CONFIG_GROUP_SUBNETS_MAX][HD_CONFIG_SUBNET_LEN]; /**< as written */
+	unsigned int n_subnets;
+	char lists[HD_CONFIG_GROUP_LISTS_MAX][HD_CONFIG_NAME_LEN];
+	unsigned int n_lists;
+	int all_lists;			/**< no list part given: every list applies */
+};
+
+/** A text setting given several times, with where each one came from. */
+struct hd_config_record {
+	char text[HD_CONFIG_RECORD_LEN];
+	char where[HD_CONFIG_WHERE_LEN];
+};
+
+struct hd_config_path {
+	char path[HD_CONFIG_SOURCE_LEN];
+	char where[HD_CONFIG_WHERE_LEN];
+};
+
+struct hd_config_dname {
+	char name[HD_CONFIG_DNAME_LEN];
+	char where[HD_CONFIG_WHERE_LEN];
 };
 
 struct hd_config {
@@ -48,6 +116,29 @@ struct hd_config {
 	uint32_t max_pending;		/**< outstanding upstream requests (4096) */
 	char xdp_prog[256];		/**< XDP object for af_xdp ports ("" = built-in path) */
 	char log_level[16];		/**< "info" */
+
+	/* Blocking */
+	struct hd_config_list lists[HD_CONFIG_LISTS_MAX]; /**< blocklists and allowlists, in order given */
+	unsigned int n_lists;
+	int block_mode;			/**< enum hd_config_block_mode (null) */
+	uint32_t block_ttl;		/**< TTL of block replies (10) */
+	uint8_t block_v4[4];		/**< custom mode, when has_block_v4 */
+	uint8_t block_v6[16];
+	int has_block_v4;
+	int has_block_v6;
+	uint32_t list_refresh;		/**< seconds between downloads/re-reads; 0: never (86400) */
+	char list_dir[HD_CONFIG_SOURCE_LEN]; /**< last good copies of downloaded lists */
+	struct hd_config_group groups[HD_CONFIG_GROUPS_MAX];
+	unsigned int n_groups;
+
+	/* Local data */
+	struct hd_config_record records[HD_CONFIG_RECORDS_MAX];
+	unsigned int n_records;
+	struct hd_config_path zone_files[HD_CONFIG_ZONE_FILES_MAX];
+	unsigned int n_zone_files;
+	struct hd_config_dname local_zones[HD_CONFIG_LOCAL_ZONES_MAX];
+	unsigned int n_local_zones;
+	int local_ptr;			/**< PTR records for local A/AAAA (1) */
 };
 
 /** Fill @p c with the built-in defaults (which listen nowhere). */
@@ -80,8 +171,27 @@ int hd_config_load_string(struct hd_config *c, const char *yaml, const char *nam
 			  char *err, size_t errlen);
 
 /**
+ * Apply one item of a list setting given as a YAML mapping: blocklist and
+ * allowlist ({name, source, syntax, mode, ttl, ipv4, ipv6}) and group
+ * ({name, clients, lists}). A field that is a YAML list arrives joined with
+ * commas ("" for an empty list: a group with `lists: []` bypasses blocking).
+ * @p fwhere[i] names the line of field i (may be NULL), @p where the item's.
+ * @return 0, or -EINVAL / -ENOENT with @p err filled.
+ */
+int hd_config_set_item(struct hd_config *c, const char *key, const char *const *fields,
+		       const char *const *values, const char *const *fwhere, unsigned int n,
+		       const char *where, char *err, size_t errlen);
+
+/** @return 1 when list setting @p key takes YAML mappings as items. */
+int hd_config_takes_items(const char *key);
+
+/** @return the name of a block mode ("nxdomain", ...). */
+const char *hd_config_block_mode_name(int mode);
+
+/**
  * Check settings that depend on each other (at least one listen address and
- * one upstream, budget >= attempt timeout, min TTL <= max TTL).
+ * one upstream, budget >= attempt timeout, min TTL <= max TTL, every list a
+ * group names exists).
  * @return 0 or -EINVAL with @p err filled.
  */
 int hd_config_validate(const struct hd_config *c, char *err, size_t errlen);

@@ -40,6 +40,19 @@ enum opt_id {
 	OPT_MAX_PENDING,
 	OPT_XDP_PROG,
 	OPT_LOG_LEVEL,
+	OPT_BLOCKLIST,
+	OPT_ALLOWLIST,
+	OPT_BLOCK_MODE,
+	OPT_BLOCK_TTL,
+	OPT_BLOCK_IPV4,
+	OPT_BLOCK_IPV6,
+	OPT_LIST_REFRESH,
+	OPT_LIST_DIR,
+	OPT_GROUP,
+	OPT_RECORD,
+	OPT_ZONE_FILE,
+	OPT_LOCAL_ZONE,
+	OPT_LOCAL_PTR,
 	OPT_COUNT
 };
 
@@ -53,6 +66,16 @@ enum kind {
 	KIND_UPSTREAM,
 	KIND_STRING,	/* copied into a char array of width bytes */
 	KIND_LOG_LEVEL,
+	KIND_BLOCKLIST,
+	KIND_ALLOWLIST,
+	KIND_BLOCK_MODE,
+	KIND_IPV4,	/* an address into a 4-byte field, with the has_block_v4 flag */
+	KIND_IPV6,
+	KIND_DURATION,
+	KIND_GROUP,
+	KIND_RECORD,
+	KIND_ZONE_FILE,
+	KIND_LOCAL_ZONE,
 };
 
 struct setting {
@@ -121,6 +144,46 @@ static const struct hd_config_option options[OPT_COUNT + 1] = {
 		"heimdall)", 0, 0 },
 	[OPT_LOG_LEVEL] = { "log-level", "LEVEL",
 		"emerg, alert, crit, err, warning, notice, info or debug (default: info)", 0, 0 },
+	[OPT_BLOCKLIST] = { "blocklist", "[NAME=]PATH|URL",
+		"list of names to block: a file, or an http(s) URL downloaded and refreshed "
+		"every list-refresh; hosts, domains, AdBlock, wildcard, dnsmasq and unbound "
+		"syntaxes are detected (default: none); repeat for more", 1, 0 },
+	[OPT_ALLOWLIST] = { "allowlist", "[NAME=]PATH|URL",
+		"list of names never blocked, in the same forms and syntaxes as blocklist "
+		"(default: none); repeat for more", 1, 0 },
+	[OPT_BLOCK_MODE] = { "block-mode", "MODE",
+		"answer to a blocked name: nxdomain, nodata, null (0.0.0.0 / ::), custom "
+		"(block-ipv4 / block-ipv6) or refused (default: null)", 0, 0 },
+	[OPT_BLOCK_TTL] = { "block-ttl", "SECONDS",
+		"TTL of block answers (default: 10; 0..86400)", 0, 0 },
+	[OPT_BLOCK_IPV4] = { "block-ipv4", "ADDR",
+		"address answered for blocked A queries in mode custom (default: none, "
+		"NODATA)", 0, 0 },
+	[OPT_BLOCK_IPV6] = { "block-ipv6", "ADDR",
+		"address answered for blocked AAAA queries in mode custom (default: none, "
+		"NODATA)", 0, 0 },
+	[OPT_LIST_REFRESH] = { "list-refresh", "DURATION",
+		"how often lists are downloaded or re-read, in seconds or with an s, m, h or "
+		"d suffix; 0: only at start and on /heimdall/reload (default: 24h)", 0, 0 },
+	[OPT_LIST_DIR] = { "list-dir", "DIR",
+		"where the last good copy of each downloaded list is kept, used when a "
+		"download fails (default: /var/lib/heimdall/lists)", 0, 0 },
+	[OPT_GROUP] = { "group", "NAME=SUBNET[,SUBNET...][:LIST[,LIST...]]",
+		"client group: clients in the subnets use only the lists named; an empty "
+		"list part (\"kids=10.0.0.9/32:\") bypasses blocking; clients in no group "
+		"use every list (default: none); repeat for more", 1, 0 },
+	[OPT_RECORD] = { "record", "\"NAME [TTL] TYPE VALUE\"",
+		"local record in zone-file syntax with an absolute name, e.g. "
+		"\"nas.lab.home.arpa A 192.168.1.10\" (default: none); repeat for more", 1, 0 },
+	[OPT_ZONE_FILE] = { "zone-file", "PATH",
+		"RFC 1035 zone file served as an authoritative local zone (default: none); "
+		"repeat for more", 1, 0 },
+	[OPT_LOCAL_ZONE] = { "local-zone", "NAME",
+		"make NAME an authoritative local zone: names under it without records get "
+		"NXDOMAIN (default: none); repeat for more", 1, 0 },
+	[OPT_LOCAL_PTR] = { "local-ptr", NULL,
+		"answer reverse (PTR) queries for the addresses of local A/AAAA records "
+		"(default: on)", 0, 1 },
 	[OPT_COUNT] = { NULL, NULL, NULL, 0, 0 },
 };
 
@@ -149,6 +212,19 @@ static const struct setting settings[OPT_COUNT] = {
 	[OPT_MAX_PENDING] = { KIND_UINT, FIELD(max_pending), .min = 1, .max = 1048576 },
 	[OPT_XDP_PROG] = { KIND_STRING, FIELD(xdp_prog) },
 	[OPT_LOG_LEVEL] = { KIND_LOG_LEVEL, FIELD(log_level) },
+	[OPT_BLOCKLIST] = { .kind = KIND_BLOCKLIST },
+	[OPT_ALLOWLIST] = { .kind = KIND_ALLOWLIST },
+	[OPT_BLOCK_MODE] = { .kind = KIND_BLOCK_MODE },
+	[OPT_BLOCK_TTL] = { KIND_UINT, FIELD(block_ttl), .min = 0, .max = 86400 },
+	[OPT_BLOCK_IPV4] = { KIND_IPV4, FIELD(block_v4) },
+	[OPT_BLOCK_IPV6] = { KIND_IPV6, FIELD(block_v6) },
+	[OPT_LIST_REFRESH] = { KIND_DURATION, FIELD(list_refresh), .max = 365 * 86400 },
+	[OPT_LIST_DIR] = { KIND_STRING, FIELD(list_dir) },
+	[OPT_GROUP] = { .kind = KIND_GROUP },
+	[OPT_RECORD] = { .kind = KIND_RECORD },
+	[OPT_ZONE_FILE] = { .kind = KIND_ZONE_FILE },
+	[OPT_LOCAL_ZONE] = { .kind = KIND_LOCAL_ZONE },
+	[OPT_LOCAL_PTR] = { KIND_BOOL, FIELD(local_ptr) },
 };
 
 /* Canonical names first; the aliases are DPDK's spelling of the same levels. */
@@ -179,9 +255,9 @@ cfg_err(char *err, size_t errlen, const char *fmt, ...)
  * "heimdall.yaml:3: listen: '...' is not ...". A flag ("--listen") already
  * names the setting, so the key is not repeated after it.
  */
-static void __attribute__((format(printf, 6, 7)))
-value_err(char *err, size_t errlen, const char *where, const char *key,
-	  const char *value, const char *fmt, ...)
+void
+cfg_value_err(char *err, size_t errlen, const char *where, const char *key,
+	      const char *value, const char *fmt, ...)
 {
 	char what[256];
 	va_list ap;
@@ -334,17 +410,17 @@ set_uint(struct hd_config *c, const struct setting *s, const char *key, const ch
 	if (rc == 0 && *end != '\0')
 		rc = -EINVAL;
 	if (rc == -EINVAL) {
-		value_err(err, errlen, where, key, value,
+		cfg_value_err(err, errlen, where, key, value,
 			  "is not a number (expected %s in %llu..%llu)", what, lo, hi);
 		return -EINVAL;
 	}
 	if (rc == -ERANGE || v < s->min || v > s->max) {
-		value_err(err, errlen, where, key, value,
+		cfg_value_err(err, errlen, where, key, value,
 			  "is out of range (expected %s in %llu..%llu)", what, lo, hi);
 		return -EINVAL;
 	}
 	if (s->pow2 && (v & (v - 1)) != 0) {
-		value_err(err, errlen, where, key, value,
+		cfg_value_err(err, errlen, where, key, value,
 			  "is not a power of two (expected %s in %llu..%llu)", what, lo, hi);
 		return -EINVAL;
 	}
@@ -404,7 +480,7 @@ set_size(struct hd_config *c, const struct setting *s, const char *key, const ch
 			rc = -EINVAL;
 	}
 	if (rc == -EINVAL) {
-		value_err(err, errlen, where, key, value, "is not a size (expected a number "
+		cfg_value_err(err, errlen, where, key, value, "is not a size (expected a number "
 			  "with an optional k, M, G or T suffix in %s..%s)", lo, hi);
 		return -EINVAL;
 	}
@@ -412,7 +488,7 @@ set_size(struct hd_config *c, const struct setting *s, const char *key, const ch
 		rc = -ERANGE;
 	v <<= shift;
 	if (rc == -ERANGE || v < s->min || v > s->max) {
-		value_err(err, errlen, where, key, value, "is out of range (expected a size "
+		cfg_value_err(err, errlen, where, key, value, "is out of range (expected a size "
 			  "in %s..%s)", lo, hi);
 		return -EINVAL;
 	}
@@ -438,7 +514,7 @@ set_bool(struct hd_config *c, const struct setting *s, const char *key, const ch
 			return 0;
 		}
 	}
-	value_err(err, errlen, where, key, value,
+	cfg_value_err(err, errlen, where, key, value,
 		  "is not a boolean (expected true/false, yes/no, on/off or 1/0)");
 	return -EINVAL;
 }
@@ -497,25 +573,25 @@ set_listen(struct hd_config *c, const char *key, const char *value,
 	if (slash != NULL) {
 		if (parse_u64(slash + 1, &prefix, &end) < 0 || *end != '\0' ||
 		    prefix < 1 || prefix > max_prefix) {
-			value_err(err, errlen, where, key, value,
+			cfg_value_err(err, errlen, where, key, value,
 				  "has a bad prefix length (expected /1../%u)", max_prefix);
 			return -EINVAL;
 		}
 		a.prefix = (uint8_t)prefix;
 	}
 	if (!usable_unicast(a.family, a.addr)) {
-		value_err(err, errlen, where, key, value, "is not a unicast address");
+		cfg_value_err(err, errlen, where, key, value, "is not a unicast address");
 		return -EINVAL;
 	}
 	for (unsigned int i = 0; i < c->n_listen; i++) {
 		if (c->listen[i].family == a.family &&
 		    memcmp(c->listen[i].addr, a.addr, 16) == 0) {
-			value_err(err, errlen, where, key, value, "is given twice");
+			cfg_value_err(err, errlen, where, key, value, "is given twice");
 			return -EINVAL;
 		}
 	}
 	if (c->n_listen >= HD_CONFIG_LISTEN_MAX) {
-		value_err(err, errlen, where, key, value, "is one address too many "
+		cfg_value_err(err, errlen, where, key, value, "is one address too many "
 			  "(at most %d)", HD_CONFIG_LISTEN_MAX);
 		return -EINVAL;
 	}
@@ -523,7 +599,7 @@ set_listen(struct hd_config *c, const char *key, const char *value,
 	return 0;
 
 not_addr:
-	value_err(err, errlen, where, key, value, "is not an IPv4 or IPv6 address");
+	cfg_value_err(err, errlen, where, key, value, "is not an IPv4 or IPv6 address");
 	return -EINVAL;
 }
 
@@ -595,17 +671,17 @@ set_upstream(struct hd_config *c, const char *key, const char *value,
 	if (split_host_port(value, ip, sizeof(ip), &port_str) < 0 ||
 	    parse_ip(ip, &family, addr) < 0 ||
 	    (value[0] == '[' && family != AF_INET6)) {
-		value_err(err, errlen, where, key, value, "is not an upstream address "
+		cfg_value_err(err, errlen, where, key, value, "is not an upstream address "
 			  "(expected IP, IP:PORT, IPv6 or [IPv6]:PORT)");
 		return -EINVAL;
 	}
 	if (port_str != NULL &&
 	    (parse_u64(port_str, &port, &end) < 0 || *end != '\0' || port < 1 || port > 65535)) {
-		value_err(err, errlen, where, key, value, "has a bad port (expected 1..65535)");
+		cfg_value_err(err, errlen, where, key, value, "has a bad port (expected 1..65535)");
 		return -EINVAL;
 	}
 	if (!usable_unicast(family, addr)) {
-		value_err(err, errlen, where, key, value, "is not a unicast address");
+		cfg_value_err(err, errlen, where, key, value, "is not a unicast address");
 		return -EINVAL;
 	}
 	memset(&ss, 0, sizeof(ss));
@@ -624,12 +700,12 @@ set_upstream(struct hd_config *c, const char *key, const char *value,
 	}
 	for (unsigned int i = 0; i < c->n_upstream; i++) {
 		if (same_sockaddr(&c->upstream[i], &ss)) {
-			value_err(err, errlen, where, key, value, "is given twice");
+			cfg_value_err(err, errlen, where, key, value, "is given twice");
 			return -EINVAL;
 		}
 	}
 	if (c->n_upstream >= HD_CONFIG_UPSTREAM_MAX) {
-		value_err(err, errlen, where, key, value, "is one upstream too many "
+		cfg_value_err(err, errlen, where, key, value, "is one upstream too many "
 			  "(at most %d)", HD_CONFIG_UPSTREAM_MAX);
 		return -EINVAL;
 	}
@@ -645,7 +721,7 @@ set_string(struct hd_config *c, const struct setting *s, const char *key, const 
 
 	/* "" is the default (the built-in object), so a file can spell it out. */
 	if (len >= s->width) {
-		value_err(err, errlen, where, key, value, "is too long for a path "
+		cfg_value_err(err, errlen, where, key, value, "is too long for a path "
 			  "(expected at most %zu bytes)", s->width - 1);
 		return -EINVAL;
 	}
@@ -663,9 +739,30 @@ set_log_level(struct hd_config *c, const struct setting *s, const char *key,
 			return 0;
 		}
 	}
-	value_err(err, errlen, where, key, value, "is not a log level (expected emerg, "
+	cfg_value_err(err, errlen, where, key, value, "is not a log level (expected emerg, "
 		  "alert, crit, err, warning, notice, info or debug)");
 	return -EINVAL;
+}
+
+/* block-ipv4 / block-ipv6: any address of the family, the custom answer. */
+static int
+set_ip(struct hd_config *c, const struct setting *s, const char *key, const char *value,
+       const char *where, char *err, size_t errlen)
+{
+	int v6 = s->kind == KIND_IPV6;
+	uint8_t a[16];
+
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, value, a) != 1) {
+		cfg_value_err(err, errlen, where, key, value, "is not an %s address",
+			      v6 ? "IPv6" : "IPv4");
+		return -EINVAL;
+	}
+	memcpy((char *)c + s->off, a, s->width);
+	if (v6)
+		c->has_block_v6 = 1;
+	else
+		c->has_block_v4 = 1;
+	return 0;
 }
 
 int
@@ -700,6 +797,25 @@ hd_config_set(struct hd_config *c, const char *key, const char *value,
 		return set_string(c, s, key, value, where, err, errlen);
 	case KIND_LOG_LEVEL:
 		return set_log_level(c, s, key, value, where, err, errlen);
+	case KIND_BLOCKLIST:
+	case KIND_ALLOWLIST:
+		return cfg_set_list(c, s->kind == KIND_ALLOWLIST, key, value, where, err, errlen);
+	case KIND_BLOCK_MODE:
+		return cfg_set_block_mode(c, key, value, where, err, errlen);
+	case KIND_IPV4:
+	case KIND_IPV6:
+		return set_ip(c, s, key, value, where, err, errlen);
+	case KIND_DURATION:
+		return cfg_set_duration((uint32_t *)(void *)((char *)c + s->off), (uint32_t)s->max,
+					key, value, where, err, errlen);
+	case KIND_GROUP:
+		return cfg_set_group(c, key, value, where, err, errlen);
+	case KIND_RECORD:
+		return cfg_set_record(c, key, value, where, err, errlen);
+	case KIND_ZONE_FILE:
+		return cfg_set_zone_file(c, key, value, where, err, errlen);
+	case KIND_LOCAL_ZONE:
+		return cfg_set_local_zone(c, key, value, where, err, errlen);
 	}
 	return -EINVAL;
 }
@@ -722,6 +838,26 @@ hd_config_clear(struct hd_config *c, const char *key)
 	case KIND_UPSTREAM:
 		c->n_upstream = 0;
 		memset(c->upstream, 0, sizeof(c->upstream));
+		return 0;
+	case KIND_BLOCKLIST:
+	case KIND_ALLOWLIST:
+		cfg_clear_lists(c, settings[i].kind == KIND_ALLOWLIST);
+		return 0;
+	case KIND_GROUP:
+		c->n_groups = 0;
+		memset(c->groups, 0, sizeof(c->groups));
+		return 0;
+	case KIND_RECORD:
+		c->n_records = 0;
+		memset(c->records, 0, sizeof(c->records));
+		return 0;
+	case KIND_ZONE_FILE:
+		c->n_zone_files = 0;
+		memset(c->zone_files, 0, sizeof(c->zone_files));
+		return 0;
+	case KIND_LOCAL_ZONE:
+		c->n_local_zones = 0;
+		memset(c->local_zones, 0, sizeof(c->local_zones));
 		return 0;
 	default:
 		return -EINVAL;	/* a single value is replaced by setting it */

@@ -94,6 +94,115 @@ apply_scalar(struct loader *ld, const char *key, const yaml_node_t *val)
 			     ld->err, ld->errlen);
 }
 
+/* Fields of one mapping item; room for any real item, and more gets a message. */
+#define ITEM_FIELDS_MAX	16
+#define ITEM_VALUE_MAX	4096
+
+struct item {
+	const char *fields[ITEM_FIELDS_MAX];
+	const char *values[ITEM_FIELDS_MAX];
+	const char *fwhere[ITEM_FIELDS_MAX];
+	char where[ITEM_FIELDS_MAX][64];
+	char joined[ITEM_FIELDS_MAX][ITEM_VALUE_MAX];
+	unsigned int n;
+};
+
+/* A field whose value is a YAML list (clients: [a, b]) arrives as "a,b". */
+static int
+item_join(struct loader *ld, const char *key, const char *field, const yaml_node_t *seq,
+	  char *out)
+{
+	size_t off = 0;
+
+	out[0] = '\0';
+	for (yaml_node_item_t *it = seq->data.sequence.items.start;
+	     it < seq->data.sequence.items.top; it++) {
+		const yaml_node_t *v = yaml_document_get_node(ld->doc, *it);
+		size_t len;
+
+		if (v == NULL || v->type != YAML_SCALAR_NODE || check_scalar(ld, v) < 0) {
+			cfg_err(ld->err, ld->errlen, "%s:%zu: %s.%s: expected a list of values",
+				ld->name, v != NULL ? line_of(v) : line_of(seq), key, field);
+			return -EINVAL;
+		}
+		len = v->data.scalar.length;
+		if (off + len + 2 > ITEM_VALUE_MAX) {
+			cfg_err(ld->err, ld->errlen, "%s:%zu: %s.%s: the list is too long",
+				ld->name, line_of(v), key, field);
+			return -EINVAL;
+		}
+		if (off > 0)
+			out[off++] = ',';
+		memcpy(out + off, v->data.scalar.value, len);
+		off += len;
+		out[off] = '\0';
+	}
+	return 0;
+}
+
+/* One item of blocklist/allowlist/group written as a mapping. */
+static int
+apply_item(struct loader *ld, const char *key, const yaml_node_t *map)
+{
+	char where[512];
+	struct item *it;
+	int rc = 0;
+
+	it = calloc(1, sizeof(*it));
+	if (it == NULL) {
+		cfg_err(ld->err, ld->errlen, "%s: out of memory", ld->name);
+		return -ENOMEM;
+	}
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+	     p < map->data.mapping.pairs.top && rc == 0; p++) {
+		const yaml_node_t *k = yaml_document_get_node(ld->doc, p->key);
+		const yaml_node_t *v = yaml_document_get_node(ld->doc, p->value);
+		unsigned int i = it->n;
+
+		if (k == NULL || v == NULL || k->type != YAML_SCALAR_NODE ||
+		    check_scalar(ld, k) < 0) {
+			cfg_err(ld->err, ld->errlen, "%s:%zu: %s: a field must be a plain name",
+				ld->name, k != NULL ? line_of(k) : line_of(map), key);
+			rc = -EINVAL;
+			break;
+		}
+		if (i == ITEM_FIELDS_MAX) {
+			cfg_err(ld->err, ld->errlen, "%s:%zu: %s: too many fields", ld->name,
+				line_of(k), key);
+			rc = -EINVAL;
+			break;
+		}
+		it->fields[i] = (const char *)k->data.scalar.value;
+		for (unsigned int j = 0; j < i; j++)
+			if (strcmp(it->fields[j], it->fields[i]) == 0) {
+				cfg_err(ld->err, ld->errlen, "%s:%zu: %s: field '%s' given twice",
+					ld->name, line_of(k), key, it->fields[i]);
+				rc = -EINVAL;
+			}
+		snprintf(it->where[i], sizeof(it->where[i]), "%s:%zu", ld->name, line_of(v));
+		it->fwhere[i] = it->where[i];
+		if (rc == 0 && v->type == YAML_SCALAR_NODE) {
+			rc = check_scalar(ld, v);
+			it->values[i] = (const char *)v->data.scalar.value;
+		} else if (rc == 0 && v->type == YAML_SEQUENCE_NODE) {
+			rc = item_join(ld, key, it->fields[i], v, it->joined[i]);
+			it->values[i] = it->joined[i];
+		} else if (rc == 0) {
+			cfg_err(ld->err, ld->errlen, "%s:%zu: %s.%s: expected a value or a list of "
+				"values, found a mapping", ld->name, line_of(v), key, it->fields[i]);
+			rc = -EINVAL;
+		}
+		it->n++;
+	}
+	if (rc == 0) {
+		snprintf(where, sizeof(where), "%s:%zu", ld->name, line_of(map));
+		rc = hd_config_set_item(ld->c, key, it->fields, it->values, it->fwhere, it->n,
+					where, ld->err, ld->errlen);
+	}
+	free(it);
+	return rc;
+}
+
 static int
 apply_sequence(struct loader *ld, const char *key, const yaml_node_t *seq)
 {
@@ -102,6 +211,13 @@ apply_sequence(struct loader *ld, const char *key, const yaml_node_t *seq)
 		const yaml_node_t *item = yaml_document_get_node(ld->doc, *it);
 		int rc;
 
+		if (item != NULL && item->type == YAML_MAPPING_NODE &&
+		    hd_config_takes_items(key)) {
+			rc = apply_item(ld, key, item);
+			if (rc < 0)
+				return rc;
+			continue;
+		}
 		if (item == NULL || item->type != YAML_SCALAR_NODE) {
 			cfg_err(ld->err, ld->errlen, "%s:%zu: %s: expected a list of values, "
 				"found a nested list or mapping", ld->name,
@@ -127,6 +243,11 @@ apply_pair(struct loader *ld, const yaml_node_t *key_node, const char *key,
 
 	switch (val->type) {
 	case YAML_MAPPING_NODE:
+		/* One item written without the list around it. */
+		if (idx >= 0 && hd_config_takes_items(key)) {
+			rc = mark_seen(ld, idx, key_node, key);
+			return rc < 0 ? rc : apply_item(ld, key, val);
+		}
 		if (idx >= 0) {
 			cfg_err(ld->err, ld->errlen, "%s:%zu: %s: expected a value, found a "
 				"mapping", ld->name, line_of(val), key);

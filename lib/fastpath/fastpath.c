@@ -20,6 +20,8 @@
 #include <rte_ip.h>
 
 #include "hd_fastpath.h"
+#include "hd_filter.h"
+#include "hd_localzone.h"
 #include "hd_wire.h"
 
 #define ETH_ADDRS_LEN	12	/* destination + source MAC */
@@ -56,6 +58,10 @@
 #define IPV6_SRC_OFF	8
 #define UDP_LEN_OFF	4
 #define UDP_CSUM_OFF	6
+
+#define LIST_NONE	UINT32_MAX	/* hd_filter_match() left the list unset */
+/* "blocked: CNAME to a blocked name by list " + a 63-character list name. */
+#define EDE_TEXT_MAX	112
 
 static const uint8_t mac_all_nodes[RTE_ETHER_ADDR_LEN] = { 0x33, 0x33, 0, 0, 0, 1 };
 static const uint8_t ip6_all_nodes[16] = { 0xff, 0x02, [15] = 1 };
@@ -590,14 +596,287 @@ reply_has_tc(const uint8_t *pkt, const struct hd_pkt *p)
 	return (pkt[p->dns_off + 2] & (HD_DNS_TC >> 8)) != 0;
 }
 
+
+/* ---- policy: local data, blocklists, CNAME cloaking ---- */
+
+static inline void
+hit_count(uint64_t *hits, unsigned int list)
+{
+	/* One writer per array (the lcore); readers use relaxed loads. */
+	if (hits != NULL && list < HD_FILTER_LISTS_MAX)
+		__atomic_store_n(&hits[list], hits[list] + 1, __ATOMIC_RELAXED);
+}
+
+/* The EDE EXTRA-TEXT: why, and which list, for whoever reads a dig output. */
+static void
+ede_text(char *out, int cname, const char *list)
+{
+	static const char direct[] = "blocked by list ";
+	static const char cloaked[] = "blocked: CNAME to a blocked name by list ";
+	const char *head = cname ? cloaked : direct;
+	size_t hl = cname ? sizeof(cloaked) - 1 : sizeof(direct) - 1;
+	size_t ll = list != NULL ? strnlen(list, EDE_TEXT_MAX - 1 - hl) : 0;
+
+	memcpy(out, head, hl);
+	if (ll > 0)
+		memcpy(out + hl, list, ll);
+	out[hl + ll] = '\0';
+}
+
+/*
+ * The block reply of list @p list for @p q, into @p msg (which holds the
+ * client's query, or a reply we wrote to it: the question is in place).
+ * @return the reply length, or a negative errno.
+ */
+static int
+block_reply(const struct hd_filter *f, unsigned int list, int cname,
+	    const struct hd_dns_query *q, uint8_t *msg, size_t cap, size_t limit)
+{
+	static const uint8_t zero[16];
+	const struct hd_filter_response *r = hd_filter_response(f, list);
+	struct hd_dns_synth s = { .rcode = HD_DNS_RCODE_NOERROR, .ede = HD_DNS_EDE_BLOCKED };
+	struct hd_dns_rr rr = { .rclass = HD_DNS_CLASS_IN };
+	char text[EDE_TEXT_MAX];
+	int custom;
+
+	if (unlikely(r == NULL))
+		return -EINVAL;
+	ede_text(text, cname, hd_filter_list_name(f, list));
+	s.ede_text = text;
+	switch (r->mode) {
+	case HD_FILTER_MODE_NXDOMAIN:
+		s.rcode = HD_DNS_RCODE_NXDOMAIN;
+		break;
+	case HD_FILTER_MODE_REFUSED:
+		s.rcode = HD_DNS_RCODE_REFUSED;
+		break;
+	case HD_FILTER_MODE_NULL:
+	case HD_FILTER_MODE_CUSTOM:
+		/* An address record where the type has one to give; NODATA otherwise. */
+		custom = r->mode == HD_FILTER_MODE_CUSTOM;
+		if (q->qclass != HD_DNS_CLASS_IN)
+			break;
+		if (q->qtype == HD_DNS_TYPE_A && (!custom || r->has_v4)) {
+			rr.rdata = custom ? r->v4 : zero;
+			rr.rdlen = 4;
+		} else if (q->qtype == HD_DNS_TYPE_AAAA && (!custom || r->has_v6)) {
+			rr.rdata = custom ? r->v6 : zero;
+			rr.rdlen = 16;
+		} else {
+			break;
+		}
+		rr.type = q->qtype;
+		rr.ttl = r->ttl;
+		s.an = &rr;
+		s.n_an = 1;
+		break;
+	default:	/* NODATA */
+		break;
+	}
+	return hd_dns_reply_synth(msg, cap, q, &s, limit);
+}
+
+static int
+blocked_answer(const struct hd_filter *f, unsigned int list, int cname,
+	       struct hd_stats_lcore *st, uint64_t *hits, const struct hd_dns_query *q,
+	       uint8_t *msg, size_t cap, size_t limit)
+{
+	int n = block_reply(f, list, cname, q, msg, cap, limit);
+
+	if (n < 0)
+		return n;
+	count(st, HD_STAT_blocked);
+	if (cname)
+		count(st, HD_STAT_cname_blocked);
+	if (hd_filter_response(f, list)->mode == HD_FILTER_MODE_REFUSED)
+		count(st, HD_STAT_refused);
+	hit_count(hits, list);
+	return n;
+}
+
+/*
+ * Local data, then the lists that apply to the client, for query @p q held
+ * in @p msg. @return the reply length when one of them answers, 0 when
+ * neither does (msg untouched), or a negative errno.
+ */
+/* Out of line: the path without a policy stays as small as it was. */
+static __rte_noinline int
+policy_query(const struct hd_fastpath_policy *pol, uint64_t *hits, struct hd_stats_lcore *st,
+	     const uint8_t *client, int ipv6, const struct hd_dns_query *q,
+	     uint8_t *msg, size_t cap, size_t limit)
+{
+	unsigned int list = LIST_NONE;
+	uint64_t lists;
+	size_t len = 0;
+	int rc;
+
+	if (pol->local != NULL) {
+		rc = hd_localzone_answer(pol->local, q, msg, cap, limit, &len);
+		if (rc < 0)
+			return rc;
+		if (rc > 0) {
+			count(st, HD_STAT_local_answers);
+			return (int)len;
+		}
+	}
+	if (pol->filter == NULL)
+		return 0;
+	lists = hd_filter_client_lists(pol->filter, client, ipv6);
+	if (lists == 0)
+		return 0;
+	rc = hd_filter_match(pol->filter, q->lname, q->qname_len, lists, &list);
+	if (rc == 0) {
+		/* An allow rule decided: counted as that allowlist's hit. */
+		if (list != LIST_NONE)
+			hit_count(hits, list);
+		return 0;
+	}
+	return blocked_answer(pol->filter, list, 0, st, hits, q, msg, cap, limit);
+}
+
+struct cloak {
+	const struct hd_filter *f;
+	uint64_t lists;
+	unsigned int list;
+};
+
+static int
+cloak_target(void *arg, const uint8_t *name, size_t len)
+{
+	struct cloak *c = arg;
+	unsigned int list = LIST_NONE;
+
+	if (hd_filter_match(c->f, name, len, c->lists, &list) != 1)
+		return 0;
+	c->list = list;
+	return 1;
+}
+
+/*
+ * CNAME cloaking: our reply in @p msg (@p len bytes) answers @p q through
+ * CNAMEs; when one of their targets is blocked for the client, rewrite it
+ * as that list's block reply. A name the client's allowlists let through
+ * is answered as it is, whatever it points at.
+ * @return the new length, 0 when the reply stands, or a negative errno.
+ */
+static __rte_noinline int
+policy_cloak(const struct hd_fastpath_policy *pol, uint64_t *hits, struct hd_stats_lcore *st,
+	     const uint8_t *client, int ipv6, const struct hd_dns_query *q,
+	     uint8_t *msg, size_t len, size_t cap, size_t limit)
+{
+	struct cloak c = { .f = pol->filter, .list = LIST_NONE };
+	unsigned int list = LIST_NONE;
+
+	if (c.f == NULL)
+		return 0;
+	c.lists = hd_filter_client_lists(c.f, client, ipv6);
+	if (c.lists == 0)
+		return 0;
+	if (hd_filter_match(c.f, q->lname, q->qname_len, c.lists, &list) == 0 &&
+	    list != LIST_NONE)
+		return 0;
+	if (hd_dns_cname_foreach(msg, len, cloak_target, &c) != 1)
+		return 0;
+	return blocked_answer(c.f, c.list, 1, st, hits, q, msg, cap, limit);
+}
+
+int
+hd_fastpath_policy_apply(const struct hd_fastpath_policy *pol, uint64_t *filter_hits,
+			 struct hd_stats_lcore *stats, const uint8_t *client, int ipv6,
+			 const struct hd_dns_query *q, uint8_t *msg, size_t reply_len,
+			 size_t cap, size_t limit)
+{
+	if (pol == NULL || q->question_end == 0 || q->question_end > cap)
+		return 0;
+	if (reply_len == 0)
+		return policy_query(pol, filter_hits, stats, client, ipv6, q, msg, cap, limit);
+	return policy_cloak(pol, filter_hits, stats, client, ipv6, q, msg, reply_len, cap, limit);
+}
+
+static inline const uint8_t *
+client_addr(const uint8_t *pkt, const struct hd_pkt *p)
+{
+	return pkt + p->l3_off + (p->ipv6 ? IPV6_SRC_OFF : IPV4_SRC_OFF);
+}
+
+/* The cache's answer for @p q in place, or a miss. @return the reply length, 0 (miss), < 0. */
+static inline int
+cache_answer(struct hd_fastpath_ctx *ctx, uint8_t *pkt, const struct hd_pkt *p, uint16_t cap,
+	     const struct hd_dns_query *q, const struct hd_dns_answer **ap)
+{
+	/* rte_hash_crc() reads the key in 8-byte words. */
+	struct hd_cache_key key __rte_aligned(8);
+	const struct hd_dns_answer *a = NULL;
+	int n;
+
+	if (likely(ctx->cache != NULL)) {
+		hd_cache_key_from_query(&key, q);
+		a = hd_cache_lookup(ctx->cache, &key, ctx->now, NULL);
+	}
+	if (a == NULL) {
+		count(ctx->stats, HD_STAT_cache_misses);
+		return 0;
+	}
+	n = hd_dns_reply_answer(pkt + p->dns_off, dns_cap(p, cap), q, a, ctx->now, 0,
+				hd_dns_udp_limit(q, ctx->conf->udp_size));
+	if (unlikely(n <= 0))
+		return -ENOSPC;
+	count(ctx->stats, HD_STAT_cache_hits);
+	*ap = a;
+	return n;
+}
+
+static inline enum hd_fp_verdict
+reply_tx(struct hd_fastpath_ctx *ctx, uint8_t *pkt, const struct hd_pkt *p, int n,
+	 uint16_t *out_len)
+{
+	if (reply_has_tc(pkt, p))
+		count(ctx->stats, HD_STAT_tc_replies);
+	*out_len = hd_fastpath_finish(pkt, p, (uint16_t)n);
+	return HD_FP_TX;
+}
+
+/*
+ * A query when a policy is published: local data, the client's lists, the
+ * cache, then the CNAME-cloaking check of a hit. Out of line so that the
+ * path without a policy is the one it was before policies existed.
+ */
+static __rte_noinline enum hd_fp_verdict
+handle_policy(struct hd_fastpath_ctx *ctx, uint8_t *pkt, const struct hd_pkt *p,
+	      uint16_t cap, const struct hd_dns_query *q, uint16_t *out_len)
+{
+	const struct hd_fastpath_policy *pol = ctx->policy;
+	const uint8_t *client = client_addr(pkt, p);
+	size_t limit = hd_dns_udp_limit(q, ctx->conf->udp_size);
+	const struct hd_dns_answer *a = NULL;
+	int n, b;
+
+	n = policy_query(pol, ctx->filter_hits, ctx->stats, client, p->ipv6, q,
+			 pkt + p->dns_off, dns_cap(p, cap), limit);
+	if (n == 0) {
+		n = cache_answer(ctx, pkt, p, cap, q, &a);
+		if (n == 0)
+			return HD_FP_MISS;
+	}
+	if (n > 0 && a != NULL && a->has_cname) {
+		b = policy_cloak(pol, ctx->filter_hits, ctx->stats, client, p->ipv6, q,
+				 pkt + p->dns_off, (size_t)n, dns_cap(p, cap), limit);
+		if (b != 0)
+			n = b;
+	}
+	if (n < 0) {
+		count(ctx->stats, HD_STAT_dropped);
+		return HD_FP_DROP;
+	}
+	return reply_tx(ctx, pkt, p, n, out_len);
+}
+
 enum hd_fp_verdict
 hd_fastpath_handle(struct hd_fastpath_ctx *ctx, uint8_t *pkt, uint16_t len,
 		   uint16_t cap, uint16_t *out_len)
 {
 	struct hd_stats_lcore *st = ctx->stats;
 	const struct hd_dns_answer *a = NULL;
-	/* rte_hash_crc() reads the key in 8-byte words. */
-	struct hd_cache_key key __rte_aligned(8);
 	struct hd_dns_query q;
 	struct hd_pkt p;
 	uint16_t et;
@@ -623,23 +902,14 @@ hd_fastpath_handle(struct hd_fastpath_ctx *ctx, uint8_t *pkt, uint16_t len,
 	}
 
 	count(st, HD_STAT_queries);
-	if (likely(ctx->cache != NULL)) {
-		hd_cache_key_from_query(&key, &q);
-		a = hd_cache_lookup(ctx->cache, &key, ctx->now, NULL);
-	}
-	if (a == NULL) {
-		count(st, HD_STAT_cache_misses);
+	if (unlikely(ctx->policy != NULL))
+		return handle_policy(ctx, pkt, &p, cap, &q, out_len);
+	n = cache_answer(ctx, pkt, &p, cap, &q, &a);
+	if (n == 0)
 		return HD_FP_MISS;
-	}
-	n = hd_dns_reply_answer(pkt + p.dns_off, dns_cap(&p, cap), &q, a, ctx->now, 0,
-				hd_dns_udp_limit(&q, ctx->conf->udp_size));
 	if (unlikely(n < 0))
 		goto drop;
-	count(st, HD_STAT_cache_hits);
-	if (reply_has_tc(pkt, &p))
-		count(st, HD_STAT_tc_replies);
-	*out_len = hd_fastpath_finish(pkt, &p, (uint16_t)n);
-	return HD_FP_TX;
+	return reply_tx(ctx, pkt, &p, n, out_len);
 
 drop:
 	count(st, HD_STAT_dropped);
@@ -651,6 +921,17 @@ hd_fastpath_reply(const struct hd_fastpath_conf *conf, struct hd_stats_lcore *st
 		  uint8_t *pkt, uint16_t len, uint16_t cap,
 		  const struct hd_dns_answer *a, int rcode, uint32_t now,
 		  uint32_t stale_ttl)
+{
+	return hd_fastpath_reply_policy(conf, stats, NULL, NULL, pkt, len, cap, a, rcode, now,
+					stale_ttl);
+}
+
+int
+hd_fastpath_reply_policy(const struct hd_fastpath_conf *conf, struct hd_stats_lcore *stats,
+			 const struct hd_fastpath_policy *pol, uint64_t *filter_hits,
+			 uint8_t *pkt, uint16_t len, uint16_t cap,
+			 const struct hd_dns_answer *a, int rcode, uint32_t now,
+			 uint32_t stale_ttl)
 {
 	struct hd_dns_query q;
 	struct hd_pkt p;
@@ -677,6 +958,16 @@ hd_fastpath_reply(const struct hd_fastpath_conf *conf, struct hd_stats_lcore *st
 		return n;
 	if (a == NULL)
 		count_rcode(stats, rcode);
+	if (pol != NULL && a != NULL && a->has_cname) {
+		int b = policy_cloak(pol, filter_hits, stats, client_addr(pkt, &p), p.ipv6, &q,
+				     pkt + p.dns_off, (size_t)n, dns_cap(&p, cap),
+				     hd_dns_udp_limit(&q, conf->udp_size));
+
+		if (b < 0)
+			return b;
+		if (b > 0)
+			n = b;
+	}
 	if (reply_has_tc(pkt, &p))
 		count(stats, HD_STAT_tc_replies);
 	return hd_fastpath_finish(pkt, &p, (uint16_t)n);

@@ -87,6 +87,12 @@ enum hd_fp_verdict {
  * @param len      frame length
  * @param cap      bytes writable from @p pkt (data room left in the mbuf)
  * @param out_len  the reply's frame length when HD_FP_TX is returned
+ * With ctx->policy set, a query is first answered from its local data
+ * (local_answers), then blocked when a list that applies to the client's
+ * address blocks its name (blocked, ctx->filter_hits), before the cache; a
+ * cache hit whose CNAME chain reaches a blocked name gets the block reply
+ * (blocked, cname_blocked).
+ *
  * @return the verdict. Counts rx_packets, queries, cache_hits, cache_misses,
  *   formerr/notimpl/badvers/refused, tc_replies, arp_replies, nd_replies and
  *   dropped as it goes.
@@ -124,6 +130,38 @@ int hd_fastpath_reply(const struct hd_fastpath_conf *conf, struct hd_stats_lcore
 		      uint8_t *pkt, uint16_t len, uint16_t cap,
 		      const struct hd_dns_answer *a, int rcode, uint32_t now,
 		      uint32_t stale_ttl);
+
+/**
+ * Slow path: hd_fastpath_reply() with @p pol applied to the answer: when
+ * @p a's CNAME chain reaches a name blocked for the client of the frame
+ * (CNAME cloaking), the reply is the block reply of the list that blocks it
+ * (counted in blocked and cname_blocked, and in @p filter_hits).
+ * @param pol  may be NULL (then exactly hd_fastpath_reply())
+ * @param filter_hits  HD_FILTER_LISTS_MAX per-list counters of the calling
+ *   thread, or NULL
+ */
+int hd_fastpath_reply_policy(const struct hd_fastpath_conf *conf, struct hd_stats_lcore *stats,
+			     const struct hd_fastpath_policy *pol, uint64_t *filter_hits,
+			     uint8_t *pkt, uint16_t len, uint16_t cap,
+			     const struct hd_dns_answer *a, int rcode, uint32_t now,
+			     uint32_t stale_ttl);
+
+/**
+ * The policy of hd_fastpath_handle() for a message without a frame (DNS
+ * over TCP): with @p reply_len 0, @p msg holds the client's query and local
+ * data, then the client's lists, may answer it (counted in local_answers or
+ * blocked); with @p reply_len > 0, @p msg holds our reply to @p q and is
+ * rewritten as a block reply when its CNAME chain reaches a blocked name.
+ * @param client  the client's address: 4 bytes (@p ipv6 0) or 16
+ * @param limit   the largest reply allowed (65535 over TCP)
+ * @return the length of the reply now in @p msg, 0 when the policy leaves
+ *   the query to the cache and upstreams (or the reply as it is; @p msg
+ *   untouched), or a negative errno.
+ */
+int hd_fastpath_policy_apply(const struct hd_fastpath_policy *pol, uint64_t *filter_hits,
+			     struct hd_stats_lcore *stats, const uint8_t *client, int ipv6,
+			     const struct hd_dns_query *q, uint8_t *msg, size_t reply_len,
+			     size_t cap, size_t limit);
 
 /**
  * Slow path: re-read the query of a frame that came back as HD_FP_MISS.

@@ -40,6 +40,21 @@
 typedef void (*hd_upstream_done_t)(void *arg, void *client, const struct hd_dns_query *q,
 				   const struct hd_dns_answer *a, int rcode);
 
+/**
+ * Policy hook for DNS-over-TCP clients (local data, blocklists, CNAME
+ * cloaking), which the UDP fast path applies before the cache: called on
+ * the slow-path thread for every query that parses (@p reply_len 0, @p msg
+ * holds the query: the hook may write a reply over it) and for every answer
+ * written from the cache or an upstream whose answer section has a CNAME
+ * (@p reply_len > 0, @p msg holds that reply: the hook may rewrite it).
+ * @param client  the client's address (AF_INET or AF_INET6, port included)
+ * @return the length of the reply the hook wrote into @p msg, 0 to carry on
+ *   as without a hook (msg untouched), or a negative errno (also carry on).
+ */
+typedef int (*hd_upstream_policy_t)(void *arg, const struct sockaddr_storage *client,
+				    const struct hd_dns_query *q, uint8_t *msg,
+				    size_t reply_len, size_t cap);
+
 struct hd_upstream_params {
 	struct sockaddr_storage servers[HD_UPSTREAM_MAX];
 	unsigned int n_servers;
@@ -56,6 +71,8 @@ struct hd_upstream_params {
 	struct hd_stats_lcore *stats;
 	hd_upstream_done_t done; /**< outcome of hd_upstream_resolve() requests */
 	void *done_arg;
+	hd_upstream_policy_t policy; /**< DNS-over-TCP clients' policy; may be NULL */
+	void *policy_arg;
 };
 
 struct hd_upstream;

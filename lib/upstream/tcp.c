@@ -298,12 +298,13 @@ conn_touch(struct hd_upstream *u, struct up_conn *c)
 }
 
 static void
-conn_open(struct hd_upstream *u, int fd)
+conn_open(struct hd_upstream *u, int fd, const struct sockaddr_storage *peer)
 {
 	struct epoll_event ev;
 	struct up_conn *c;
 
 	c = &u->conns[u->free_conns[--u->n_free_conns]];
+	c->peer = *peer;
 	c->in = malloc(UP_TCP_FRAME_MAX);
 	if (c->in == NULL)
 		goto fail;
@@ -356,11 +357,16 @@ up_conn_close_all(struct hd_upstream *u)
 void
 up_listen_event(struct hd_upstream *u, unsigned int i)
 {
+	struct sockaddr_storage peer;
+	socklen_t plen;
 	unsigned int k;
 	int fd;
 
 	for (k = 0; k < ACCEPT_BURST; k++) {
-		fd = accept4(u->listen_fd[i], NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		plen = sizeof(peer);
+		memset(&peer, 0, sizeof(peer));
+		fd = accept4(u->listen_fd[i], (struct sockaddr *)&peer, &plen,
+			     SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
 				listen_pause(u);
@@ -375,7 +381,7 @@ up_listen_event(struct hd_upstream *u, unsigned int i)
 			close(fd);
 			continue;
 		}
-		conn_open(u, fd);
+		conn_open(u, fd, &peer);
 	}
 }
 
@@ -468,6 +474,16 @@ conn_reply_answer(struct hd_upstream *u, struct up_conn *c, const uint8_t *qmsg,
 		conn_reply_rcode(u, c, qmsg, q, HD_DNS_RCODE_SERVFAIL);
 		return;
 	}
+	/* CNAME cloaking: the hook may turn the answer into a block reply. */
+	if (a->has_cname && u->p.policy != NULL) {
+		int b = u->p.policy(u->p.policy_arg, &c->peer, q, u->wbuf, (size_t)n,
+				    sizeof(u->wbuf));
+
+		if (b > 0) {
+			conn_append(u, c, (size_t)b);
+			return;
+		}
+	}
 	up_count_rcode(u, a->flags & HD_DNS_RCODE_MASK);
 	conn_append(u, c, (size_t)n);
 }
@@ -492,6 +508,15 @@ conn_query(struct hd_upstream *u, struct up_conn *c, const uint8_t *msg, size_t 
 	if (rc > 0) {
 		conn_reply_rcode(u, c, msg, &q, rc);
 		return;
+	}
+	/* Local data and blocklists answer before the cache, as on the fast path. */
+	if (u->p.policy != NULL) {
+		memcpy(u->wbuf, msg, len);
+		rc = u->p.policy(u->p.policy_arg, &c->peer, &q, u->wbuf, 0, sizeof(u->wbuf));
+		if (rc > 0) {
+			conn_append(u, c, (size_t)rc);
+			return;
+		}
 	}
 	if (u->p.cache != NULL) {
 		/* The slow path is the cache's writer: its entries cannot be

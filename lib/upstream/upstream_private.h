@@ -93,6 +93,7 @@ struct up_conn {
 	uint8_t rd_closed;		/**< the client shut its sending side */
 	uint8_t err;			/**< a write failed: close when back at the top */
 	uint8_t busy;			/**< inside conn_process(): don't re-enter */
+	struct sockaddr_storage peer;	/**< the client, for the policy hook */
 	uint8_t *in;			/**< UP_TCP_FRAME_MAX bytes */
 	uint32_t in_len;
 	uint8_t *out;			/**< replies not yet written */

@@ -64,6 +64,13 @@ test_defaults(void)
 	CU_ASSERT_EQUAL(cfg.max_pending, 4096);
 	CHECK_STR(cfg.xdp_prog, "");
 	CHECK_STR(cfg.log_level, "info");
+	CU_ASSERT_EQUAL(cfg.n_lists, 0);
+	CU_ASSERT_EQUAL(cfg.n_groups, 0);
+	CU_ASSERT_EQUAL(cfg.n_records, 0);
+	CU_ASSERT_EQUAL(cfg.block_mode, HD_CONFIG_BLOCK_NULL);
+	CU_ASSERT_EQUAL(cfg.block_ttl, 10);
+	CU_ASSERT_EQUAL(cfg.list_refresh, 86400);
+	CU_ASSERT_EQUAL(cfg.local_ptr, 1);
 }
 
 /* Each default is what the option's help line says it is. */
@@ -90,6 +97,11 @@ test_help_states_defaults(void)
 		{ "log-level", "default: info" },
 		{ "listen", "prefix 24 for IPv4, 64 for IPv6" },
 		{ "upstream", "port 53" },
+		{ "block-mode", "default: null" },
+		{ "block-ttl", "default: 10" },
+		{ "list-refresh", "default: 24h" },
+		{ "list-dir", "default: /var/lib/heimdall/lists" },
+		{ "local-ptr", "default: on" },
 	};
 
 	for (size_t i = 0; i < sizeof(promised) / sizeof(promised[0]); i++) {
@@ -181,6 +193,38 @@ test_validate_upstream_is_self(void)
 }
 
 static void
+test_validate_groups(void)
+{
+	minimal();
+	set_ok("blocklist", "ads=/l/ads.txt");
+	set_ok("allowlist", "/l/allow.txt");
+	set_ok("group", "kids=10.53.0.3/32:ads,allow");
+	set_ok("group", "adults=10.53.0.4/32:");
+	CU_ASSERT_EQUAL(validate(), 0);
+	set_ok("group", "guests=10.53.0.5/32:ads,porn");
+	CU_ASSERT_EQUAL(validate(), -EINVAL);
+	CHECK_STR(err, "--test: group 'guests' names list 'porn', which is not a blocklist or "
+		  "allowlist name (lists: ads, allow)");
+
+	minimal();
+	set_ok("group", "kids=10.53.0.3:x");
+	CU_ASSERT_EQUAL(validate(), -EINVAL);
+	CHECK_HAS(err, "(none is configured)");
+
+	/* One client in two groups: which lists it gets would depend on the order. */
+	minimal();
+	set_ok("group", "a=10.53.0.0/24");
+	set_ok("group", "b=10.53.1.0/24,10.53.0.0/24");
+	CU_ASSERT_EQUAL(validate(), -EINVAL);
+	CHECK_STR(err, "--test: group 'b': client 10.53.0.0/24 is also in group 'a' (--test)");
+	/* Nested subnets are fine: the most specific wins. */
+	minimal();
+	set_ok("group", "a=10.53.0.0/24");
+	set_ok("group", "b=10.53.0.9/32");
+	CU_ASSERT_EQUAL(validate(), 0);
+}
+
+static void
 test_validate_no_err_buffer(void)
 {
 	hd_config_defaults(&cfg);
@@ -198,6 +242,7 @@ main(void)
 		{ "budget at least one attempt", test_validate_budget },
 		{ "min-ttl not above max-ttl", test_validate_ttls },
 		{ "upstream is not ourselves", test_validate_upstream_is_self },
+		{ "groups name existing lists", test_validate_groups },
 		{ "no error buffer", test_validate_no_err_buffer },
 		{ NULL, NULL },
 	};

@@ -24,6 +24,8 @@ static const char *const all_keys[] = {
 	"cache.entries", "cache.bytes", "cache.min-ttl", "cache.max-ttl",
 	"cache.negative-max-ttl", "udp-size", "tcp", "manage-addresses", "ring-size",
 	"mbufs", "max-pending", "xdp-prog", "log-level",
+	"blocklist", "allowlist", "block-mode", "block-ttl", "block-ipv4", "block-ipv6",
+	"list-refresh", "list-dir", "group", "record", "zone-file", "local-zone", "local-ptr",
 };
 #define N_KEYS (sizeof(all_keys) / sizeof(all_keys[0]))
 
@@ -502,6 +504,257 @@ test_clear(void)
 	CU_ASSERT_EQUAL(cfg.port, 53);
 }
 
+static void
+test_block_settings(void)
+{
+	uint8_t want[16];
+
+	reset();
+	CU_ASSERT_EQUAL(cfg.block_mode, HD_CONFIG_BLOCK_NULL);
+	CU_ASSERT_EQUAL(cfg.block_ttl, 10);
+	CU_ASSERT_EQUAL(cfg.list_refresh, 86400);
+	CHECK_STR(cfg.list_dir, "/var/lib/heimdall/lists");
+	CU_ASSERT_EQUAL(cfg.local_ptr, 1);
+	CU_ASSERT(!cfg.has_block_v4 && !cfg.has_block_v6);
+
+	expect_ok("block-mode", "nxdomain");
+	CU_ASSERT_EQUAL(cfg.block_mode, HD_CONFIG_BLOCK_NXDOMAIN);
+	expect_ok("block-mode", "REFUSED");
+	CU_ASSERT_EQUAL(cfg.block_mode, HD_CONFIG_BLOCK_REFUSED);
+	expect_ok("block-mode", "custom");
+	CU_ASSERT_EQUAL(cfg.block_mode, HD_CONFIG_BLOCK_CUSTOM);
+	CHECK_STR(hd_config_block_mode_name(HD_CONFIG_BLOCK_NODATA), "nodata");
+	expect_bad("block-mode", "block", "is not a block mode (expected nxdomain, nodata, "
+		   "null, custom or refused)");
+	expect_bad("block-mode", "", "is not a block mode");
+
+	expect_ok("block-ttl", "0");
+	CU_ASSERT_EQUAL(cfg.block_ttl, 0);
+	expect_ok("block-ttl", "86400");
+	expect_bad("block-ttl", "86401", "0..86400");
+
+	expect_ok("block-ipv4", "10.53.0.80");
+	CU_ASSERT(cfg.has_block_v4);
+	inet_pton(AF_INET, "10.53.0.80", want);
+	CU_ASSERT(memcmp(cfg.block_v4, want, 4) == 0);
+	expect_ok("block-ipv6", "fd53::80");
+	CU_ASSERT(cfg.has_block_v6);
+	inet_pton(AF_INET6, "fd53::80", want);
+	CU_ASSERT(memcmp(cfg.block_v6, want, 16) == 0);
+	expect_bad("block-ipv4", "fd53::80", "is not an IPv4 address");
+	expect_bad("block-ipv6", "10.53.0.80", "is not an IPv6 address");
+
+	expect_ok("list-refresh", "0");
+	CU_ASSERT_EQUAL(cfg.list_refresh, 0);
+	expect_ok("list-refresh", "90");
+	CU_ASSERT_EQUAL(cfg.list_refresh, 90);
+	expect_ok("list-refresh", "15m");
+	CU_ASSERT_EQUAL(cfg.list_refresh, 900);
+	expect_ok("list-refresh", "12h");
+	CU_ASSERT_EQUAL(cfg.list_refresh, 43200);
+	expect_ok("list-refresh", "7d");
+	CU_ASSERT_EQUAL(cfg.list_refresh, 7 * 86400);
+	expect_bad("list-refresh", "1w", "is not a duration (expected seconds, or a number "
+		   "with an s, m, h or d suffix, in 0..365d; 0 turns it off)");
+	expect_bad("list-refresh", "h", "is not a duration");
+	expect_bad("list-refresh", "5hh", "is not a duration");
+	expect_bad("list-refresh", "-5", "is not a duration");
+	expect_bad("list-refresh", "366d", "is out of range (expected a duration in 0..365d)");
+	expect_bad("list-refresh", "99999999999999999999999", "is out of range");
+	expect_ok("list-dir", "/tmp/lists");
+	CHECK_STR(cfg.list_dir, "/tmp/lists");
+	expect_ok("local-ptr", "off");
+	CU_ASSERT_EQUAL(cfg.local_ptr, 0);
+}
+
+static void
+test_lists_and_names(void)
+{
+	char src[64];
+
+	reset();
+	expect_ok("blocklist", "/etc/heimdall/ads.txt");
+	expect_ok("blocklist", "mal=https://example.org/lists/malware.hosts?x=1");
+	expect_ok("blocklist", "https://example.org/dl/StevenBlack%20hosts");
+	expect_ok("blocklist", "/srv/other/ads.txt");
+	expect_ok("allowlist", "/etc/heimdall/allow.txt");
+	CU_ASSERT_EQUAL_FATAL(cfg.n_lists, 5);
+	CHECK_STR(cfg.lists[0].name, "ads");
+	CHECK_STR(cfg.lists[0].source, "/etc/heimdall/ads.txt");
+	CU_ASSERT(!cfg.lists[0].is_url && !cfg.lists[0].allow && !cfg.lists[0].named);
+	CU_ASSERT_EQUAL(cfg.lists[0].mode, -1);
+	CU_ASSERT_EQUAL(cfg.lists[0].ttl, -1);
+	CHECK_STR(cfg.lists[0].syntax, "auto");
+	CHECK_STR(cfg.lists[0].where, "test.yaml:3");
+	CHECK_STR(cfg.lists[1].name, "mal");
+	CHECK_STR(cfg.lists[1].source, "https://example.org/lists/malware.hosts?x=1");
+	CU_ASSERT(cfg.lists[1].is_url && cfg.lists[1].named);
+	CHECK_STR(cfg.lists[2].name, "stevenblack-20hosts");
+	/* A derived name that is taken gets a suffix. */
+	CHECK_STR(cfg.lists[3].name, "ads-2");
+	CHECK_STR(cfg.lists[4].name, "allow");
+	CU_ASSERT(cfg.lists[4].allow);
+
+	expect_bad("blocklist", "mal=/x.txt", "has the name 'mal' of the list given at "
+		   "test.yaml:3 (names must be unique)");
+	expect_bad("allowlist", "ads=/y.txt", "names must be unique");
+	expect_bad("blocklist", "", "has no source");
+	expect_bad("blocklist", "x=", "has no source");
+	expect_bad("blocklist", "ftp://example.org/list", "is not a file path or an http(s) URL");
+	expect_bad("blocklist", "https://", "is not a file path or an http(s) URL");
+
+	/* Flags replace: clearing the blocklists keeps the allowlists. */
+	CU_ASSERT_EQUAL(hd_config_clear(&cfg, "blocklist"), 0);
+	CU_ASSERT_EQUAL(cfg.n_lists, 1);
+	CHECK_STR(cfg.lists[0].name, "allow");
+	CU_ASSERT_EQUAL(hd_config_clear(&cfg, "allowlist"), 0);
+	CU_ASSERT_EQUAL(cfg.n_lists, 0);
+
+	for (unsigned int i = 0; cfg.n_lists < HD_CONFIG_LISTS_MAX; i++) {
+		snprintf(src, sizeof(src), "/l/%u.txt", i);
+		expect_ok(i % 2 ? "allowlist" : "blocklist", src);
+	}
+	expect_bad("blocklist", "/l/last.txt", "at most 64 blocklists and allowlists");
+}
+
+static void
+test_groups(void)
+{
+	reset();
+	expect_ok("group", "kids=10.53.0.3/32,10.53.1.0/24:ads,mal");
+	expect_ok("group", "adults=10.53.0.4:");
+	expect_ok("group", "v6=fd53::/64,fd53:1::9/128:ads");
+	expect_ok("group", "all=10.60.0.0/16");
+	expect_ok("group", "v6b=fd54::1");
+	CU_ASSERT_EQUAL_FATAL(cfg.n_groups, 5);
+	CHECK_STR(cfg.groups[0].name, "kids");
+	CU_ASSERT_EQUAL(cfg.groups[0].n_subnets, 2);
+	CHECK_STR(cfg.groups[0].subnets[1], "10.53.1.0/24");
+	CU_ASSERT_EQUAL(cfg.groups[0].n_lists, 2);
+	CHECK_STR(cfg.groups[0].lists[1], "mal");
+	CU_ASSERT(!cfg.groups[0].all_lists);
+	/* An empty list part: no list, the group bypasses blocking. */
+	CU_ASSERT_EQUAL(cfg.groups[1].n_lists, 0);
+	CU_ASSERT(!cfg.groups[1].all_lists);
+	CU_ASSERT_EQUAL(cfg.groups[2].n_subnets, 2);
+	CHECK_STR(cfg.groups[2].subnets[0], "fd53::/64");
+	CU_ASSERT_EQUAL(cfg.groups[2].n_lists, 1);
+	/* No list part: every list. */
+	CU_ASSERT(cfg.groups[3].all_lists);
+	CU_ASSERT(cfg.groups[4].all_lists);
+	CHECK_STR(cfg.groups[4].subnets[0], "fd54::1");
+
+	expect_bad("group", "kids", "is not a group (expected NAME=SUBNET[,SUBNET...]"
+		   "[:LIST[,LIST...]])");
+	expect_bad("group", "kids=10.9.0.1:x", "has the name of the group given at test.yaml:3");
+	expect_bad("group", "Kids=10.9.0.1", "has a bad group name");
+	expect_bad("group", "x=:ads", "has no client subnet");
+	expect_bad("group", "x=10.53.0.300:ads", "has a bad client: '10.53.0.300' is not a "
+		   "subnet (expected ADDR or ADDR/PREFIX)");
+	expect_bad("group", "x=10.53.0.0/33", "is not a subnet");
+	expect_bad("group", "x=10.53.0.1,10.53.0.1", "has a bad client: '10.53.0.1' is given twice");
+	expect_bad("group", "x=10.53.0.1:ads,ads", "has a bad list: 'ads' is given twice");
+	expect_bad("group", "x=10.53.0.1:Ads", "has a bad list: 'Ads' is not a list name");
+	CU_ASSERT_EQUAL(hd_config_clear(&cfg, "group"), 0);
+	CU_ASSERT_EQUAL(cfg.n_groups, 0);
+}
+
+static void
+test_records_and_zones(void)
+{
+	reset();
+	expect_ok("record", "nas.lab.home.arpa A 192.168.1.10");
+	expect_ok("record", "nas.lab.home.arpa. 3600 IN AAAA fd00::10");
+	expect_ok("record", "*.lab.home.arpa 60 A 192.168.1.11");
+	expect_ok("record", "lab.home.arpa TXT \"v=spf1 -all\"");
+	CU_ASSERT_EQUAL_FATAL(cfg.n_records, 4);
+	CHECK_STR(cfg.records[1].text, "nas.lab.home.arpa. 3600 IN AAAA fd00::10");
+	CHECK_STR(cfg.records[1].where, "test.yaml:3");
+	expect_bad("record", "nas A", "has no value (expected \"NAME [TTL] TYPE VALUE\"");
+	expect_bad("record", "nas.lab 300", "has no record type");
+	expect_bad("record", "", "is empty");
+	expect_bad("record", "a..b A 1.2.3.4", "does not start with a domain name");
+	expect_bad("record", "nas 300 IN", "has no record type");
+
+	expect_ok("zone-file", "/etc/heimdall/lab.zone");
+	CU_ASSERT_EQUAL(cfg.n_zone_files, 1);
+	expect_bad("zone-file", "/etc/heimdall/lab.zone", "is given twice");
+	expect_bad("zone-file", "", "is not a path");
+
+	expect_ok("local-zone", "Lab.Home.Arpa.");
+	CHECK_STR(cfg.local_zones[0].name, "lab.home.arpa");
+	expect_bad("local-zone", "lab.home.arpa", "is given twice");
+	expect_bad("local-zone", "lab..arpa", "is not a domain name");
+	expect_bad("local-zone", "a b", "is not a domain name");
+	CU_ASSERT_EQUAL(hd_config_clear(&cfg, "record"), 0);
+	CU_ASSERT_EQUAL(hd_config_clear(&cfg, "zone-file"), 0);
+	CU_ASSERT_EQUAL(hd_config_clear(&cfg, "local-zone"), 0);
+	CU_ASSERT(cfg.n_records == 0 && cfg.n_zone_files == 0 && cfg.n_local_zones == 0);
+}
+
+static void
+test_items(void)
+{
+	const char *f1[] = { "name", "source", "mode", "ttl", "ipv4", "ipv6", "syntax" };
+	const char *v1[] = { "ads", "https://example.org/a.txt", "custom", "60", "10.0.0.1",
+			     "fd00::1", "Hosts" };
+	const char *f2[] = { "source", "mode" };
+	const char *v2[] = { "/a/allow.txt", "null" };
+	const char *w2[] = { "test.yaml:8", "test.yaml:9" };
+	const char *f3[] = { "name", "clients", "lists" };
+	const char *v3[] = { "kids", "10.0.0.0/8,fd00::/8", "ads" };
+	const char *v4[] = { "open", "10.1.0.0/16", "" };
+	const char *f5[] = { "name", "source", "colour" };
+	const char *v5[] = { "x", "/x", "red" };
+
+	reset();
+	CU_ASSERT_EQUAL(hd_config_set_item(&cfg, "blocklist", f1, v1, NULL, 7, "t.yaml:4", err,
+					   sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(cfg.n_lists, 1);
+	CHECK_STR(cfg.lists[0].name, "ads");
+	CU_ASSERT_EQUAL(cfg.lists[0].mode, HD_CONFIG_BLOCK_CUSTOM);
+	CU_ASSERT_EQUAL(cfg.lists[0].ttl, 60);
+	CU_ASSERT(cfg.lists[0].has_v4 && cfg.lists[0].has_v6 && cfg.lists[0].is_url);
+	CHECK_STR(cfg.lists[0].syntax, "hosts");
+	CHECK_STR(cfg.lists[0].where, "t.yaml:4");
+	/* mode means nothing for an allowlist: say so rather than ignore it. */
+	CU_ASSERT_EQUAL(hd_config_set_item(&cfg, "allowlist", f2, v2, w2, 2, "t.yaml:7", err,
+					   sizeof(err)), -EINVAL);
+	CHECK_STR(err, "test.yaml:9: allowlist.mode: 'null' is for blocklists only (an "
+		  "allowlist blocks nothing)");
+	CU_ASSERT_EQUAL(hd_config_set_item(&cfg, "allowlist", f2, v2, w2, 1, "t.yaml:7", err,
+					   sizeof(err)), 0);
+	CHECK_STR(cfg.lists[1].name, "allow");
+	CU_ASSERT_EQUAL(hd_config_set_item(&cfg, "blocklist", f5, v5, NULL, 3, "t.yaml:9", err,
+					   sizeof(err)), -EINVAL);
+	CHECK_STR(err, "t.yaml:9: blocklist: unknown field 'colour' (expected name, source, "
+		  "syntax, mode, ttl, ipv4, ipv6)");
+	CU_ASSERT_EQUAL(hd_config_set_item(&cfg, "blocklist", f1, v1, NULL, 1, "t.yaml:10", err,
+					   sizeof(err)), -EINVAL);
+	CHECK_HAS(err, "an item without 'source'");
+	v1[2] = "nx";
+	CU_ASSERT_EQUAL(hd_config_set_item(&cfg, "blocklist", f1, v1, NULL, 3, "t.yaml:11", err,
+					   sizeof(err)), -EINVAL);
+	CHECK_STR(err, "t.yaml:11: blocklist.mode: 'nx' is not a block mode (expected nxdomain, "
+		  "nodata, null, custom or refused)");
+
+	CU_ASSERT_EQUAL(hd_config_set_item(&cfg, "group", f3, v3, NULL, 3, "t.yaml:12", err,
+					   sizeof(err)), 0);
+	CU_ASSERT_EQUAL(hd_config_set_item(&cfg, "group", f3, v4, NULL, 3, "t.yaml:13", err,
+					   sizeof(err)), 0);
+	CU_ASSERT_EQUAL(hd_config_set_item(&cfg, "group", f3, v4, NULL, 2, "t.yaml:14", err,
+					   sizeof(err)), -EINVAL);
+	CHECK_HAS(err, "has the name of the group given at t.yaml:13");
+	CU_ASSERT_EQUAL_FATAL(cfg.n_groups, 2);
+	CU_ASSERT_EQUAL(cfg.groups[0].n_subnets, 2);
+	CU_ASSERT_EQUAL(cfg.groups[0].n_lists, 1);
+	CU_ASSERT(!cfg.groups[1].all_lists && cfg.groups[1].n_lists == 0);
+	CU_ASSERT_EQUAL(hd_config_set_item(&cfg, "port", f3, v3, NULL, 3, "t.yaml:15", err,
+					   sizeof(err)), -EINVAL);
+	CHECK_STR(err, "t.yaml:15: port: expected a value, found a mapping");
+	CU_ASSERT(hd_config_takes_items("group") && !hd_config_takes_items("record"));
+}
+
 /* The operator's reference must not drift from the table. */
 static void
 test_docs_list_every_option(void)
@@ -549,6 +802,11 @@ main(int argc, char **argv)
 		{ "listen addresses", test_listen },
 		{ "upstream addresses", test_upstream },
 		{ "clear replaces lists", test_clear },
+		{ "block settings", test_block_settings },
+		{ "blocklists, allowlists and their names", test_lists_and_names },
+		{ "client groups", test_groups },
+		{ "records, zone files, local zones", test_records_and_zones },
+		{ "list and group items as mappings", test_items },
 		{ "docs list every option", test_docs_list_every_option },
 		{ NULL, NULL },
 	};

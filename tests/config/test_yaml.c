@@ -267,6 +267,104 @@ test_empty_inputs(void)
 	}
 }
 
+static void
+test_block_and_local(void)
+{
+	const char *yaml =
+		"blocklist:\n"
+		"  - /etc/heimdall/extra.txt\n"
+		"  - name: ads\n"
+		"    source: https://example.org/hosts.txt\n"
+		"    syntax: hosts\n"
+		"    mode: nxdomain\n"
+		"    ttl: 30\n"
+		"  - {name: porn, source: /p.txt, mode: custom, ipv4: 10.53.0.80, ipv6: 'fd53::80'}\n"
+		"allowlist: mine=/etc/heimdall/allow.txt\n"
+		"block-mode: refused\n"
+		"block-ttl: 5\n"
+		"list-refresh: 6h\n"
+		"group:\n"
+		"  - {name: kids, clients: [10.53.0.0/28, 'fd53::/64'], lists: [ads, porn]}\n"
+		"  - name: admins\n"
+		"    clients: 10.53.0.4/32\n"
+		"    lists: []\n"
+		"  - {name: rest, clients: [10.60.0.0/16]}\n"
+		"record:\n"
+		"  - nas.lab.home.arpa A 192.168.1.10\n"
+		"  - \"_smb._tcp.lab.home.arpa SRV 0 0 445 nas.lab.home.arpa\"\n"
+		"zone-file: /etc/heimdall/lab.zone\n"
+		"local-zone: [lab.home.arpa]\n"
+		"local-ptr: no\n";
+
+	if (load_ok(yaml) != 0)
+		return;
+	CU_ASSERT_EQUAL_FATAL(cfg.n_lists, 4);
+	CHECK_STR(cfg.lists[0].name, "extra");
+	CHECK_STR(cfg.lists[0].where, "heimdall.yaml:2");
+	CHECK_STR(cfg.lists[1].name, "ads");
+	CHECK_STR(cfg.lists[1].syntax, "hosts");
+	CU_ASSERT_EQUAL(cfg.lists[1].mode, HD_CONFIG_BLOCK_NXDOMAIN);
+	CU_ASSERT_EQUAL(cfg.lists[1].ttl, 30);
+	CHECK_STR(cfg.lists[1].where, "heimdall.yaml:3");
+	CU_ASSERT(cfg.lists[2].has_v4 && cfg.lists[2].has_v6);
+	CHECK_STR(cfg.lists[3].name, "mine");
+	CU_ASSERT(cfg.lists[3].allow);
+	CU_ASSERT_EQUAL(cfg.block_mode, HD_CONFIG_BLOCK_REFUSED);
+	CU_ASSERT_EQUAL(cfg.block_ttl, 5);
+	CU_ASSERT_EQUAL(cfg.list_refresh, 6 * 3600);
+	CU_ASSERT_EQUAL_FATAL(cfg.n_groups, 3);
+	CU_ASSERT_EQUAL(cfg.groups[0].n_subnets, 2);
+	CHECK_STR(cfg.groups[0].subnets[1], "fd53::/64");
+	CU_ASSERT_EQUAL(cfg.groups[0].n_lists, 2);
+	CU_ASSERT(!cfg.groups[1].all_lists && cfg.groups[1].n_lists == 0);
+	CU_ASSERT(cfg.groups[2].all_lists);
+	CU_ASSERT_EQUAL(cfg.n_records, 2);
+	CHECK_STR(cfg.records[1].where, "heimdall.yaml:21");
+	CU_ASSERT_EQUAL(cfg.n_zone_files, 1);
+	CU_ASSERT_EQUAL(cfg.n_local_zones, 1);
+	CU_ASSERT_EQUAL(cfg.local_ptr, 0);
+
+	/* One item may stand without a list around it. */
+	if (load_ok("group: {name: solo, clients: 10.1.0.0/16, lists: []}\n") == 0)
+		CU_ASSERT_EQUAL(cfg.n_groups, 1);
+}
+
+static void
+test_block_and_local_errors(void)
+{
+	CU_ASSERT_EQUAL(load("blocklist:\n  - name: ads\n    source: /a\n    mode: nx\n"),
+			-EINVAL);
+	CHECK_STR(err, "heimdall.yaml:4: blocklist.mode: 'nx' is not a block mode (expected "
+		  "nxdomain, nodata, null, custom or refused)");
+	CU_ASSERT_EQUAL(load("blocklist:\n  - {name: ads, source: /a, colour: red}\n"), -EINVAL);
+	CHECK_STR(err, "heimdall.yaml:2: blocklist: unknown field 'colour' (expected name, "
+		  "source, syntax, mode, ttl, ipv4, ipv6)");
+	CU_ASSERT_EQUAL(load("blocklist:\n  - {name: ads}\n"), -EINVAL);
+	CHECK_HAS(err, "heimdall.yaml:2: blocklist: an item without 'source'");
+	CU_ASSERT_EQUAL(load("blocklist:\n  - {source: /a, source: /b}\n"), -EINVAL);
+	CHECK_HAS(err, "field 'source' given twice");
+	CU_ASSERT_EQUAL(load("group:\n  - {name: k, clients: [10.0.0.300/8]}\n"), -EINVAL);
+	CHECK_STR(err, "heimdall.yaml:2: group: 'k' has a bad client: '10.0.0.300/8' is not a "
+		  "subnet (expected ADDR or ADDR/PREFIX)");
+	CU_ASSERT_EQUAL(load("group:\n  - {name: k, clients: {a: b}}\n"), -EINVAL);
+	CHECK_HAS(err, "group.clients: expected a value or a list of values, found a mapping");
+	CU_ASSERT_EQUAL(load("block-mode: deny\n"), -EINVAL);
+	CHECK_STR(err, "heimdall.yaml:1: block-mode: 'deny' is not a block mode (expected "
+		  "nxdomain, nodata, null, custom or refused)");
+	/* Mappings are items only where a list takes them. */
+	CU_ASSERT_EQUAL(load("record:\n  - {name: x}\n"), -EINVAL);
+	CHECK_HAS(err, "record: expected a list of values, found a nested list or mapping");
+	CU_ASSERT_EQUAL(load("record: {name: x}\n"), -EINVAL);
+	CHECK_HAS(err, "record: expected a value, found a mapping");
+	/* A group naming an unknown list loads, and validation says which. */
+	if (load_ok("listen: 10.53.0.1\nupstream: 127.0.0.1:5300\nblocklist: [/a.txt]\n"
+		    "group: [{name: k, clients: [10.0.0.0/8], lists: [ads]}]\n") == 0) {
+		CU_ASSERT_EQUAL(hd_config_validate(&cfg, err, sizeof(err)), -EINVAL);
+		CHECK_STR(err, "heimdall.yaml:4: group 'k' names list 'ads', which is not a "
+			  "blocklist or allowlist name (lists: a)");
+	}
+}
+
 /* A rejected file leaves the config as it was, even the lines before the error. */
 static void
 test_failed_load_changes_nothing(void)
@@ -402,6 +500,8 @@ main(int argc, char **argv)
 		{ "syntax errors with line and column", test_syntax_errors },
 		{ "wrong shapes", test_shape_errors },
 		{ "recursive alias", test_recursive_alias },
+		{ "blocking and local data", test_block_and_local },
+		{ "blocking and local data errors", test_block_and_local_errors },
 		{ "empty inputs keep defaults", test_empty_inputs },
 		{ "failed load changes nothing", test_failed_load_changes_nothing },
 		{ "load a file", test_load_file },

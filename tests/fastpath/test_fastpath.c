@@ -15,6 +15,8 @@
 #include "hd_cache.h"
 #include "hd_dns.h"
 #include "hd_fastpath.h"
+#include "hd_filter.h"
+#include "hd_localzone.h"
 #include "hd_stats.h"
 
 #define T0 100000u		/* the clock the cache entries are stored with */
@@ -35,6 +37,13 @@ static struct hd_stats_lcore st;
 static struct hd_fastpath_ctx ctx;
 
 /* ---- helpers independent of the library ---- */
+
+#define CHECK_TEXT(got, want) do { \
+	if (strcmp((got), (want)) != 0) \
+		fprintf(stderr, "%s:%d: \"%s\" is not \"%s\"\n", __FILE__, __LINE__, \
+			(got), (want)); \
+	CU_ASSERT_STRING_EQUAL((got), (want)); \
+} while (0)
 
 static uint32_t
 sum16(const uint8_t *b, size_t n, uint32_t s)
@@ -175,6 +184,7 @@ struct fopts {
 	uint16_t frag;
 	int hbh;		/* IPv6 hop-by-hop header before UDP */
 	size_t pad;		/* Ethernet padding after the datagram */
+	const uint8_t *src;	/* NULL: cli_v4 / cli_v6 */
 };
 
 static size_t
@@ -222,7 +232,7 @@ build_frame(uint8_t *f, const struct fopts *o, const uint8_t *dns, size_t dlen)
 		put16(f + l3 + 6, o->frag);
 		f[l3 + 8] = 17;		/* a TTL unlike the reply's */
 		f[l3 + 9] = 17;
-		memcpy(f + l3 + 12, cli_v4, 4);
+		memcpy(f + l3 + 12, o->src ? o->src : cli_v4, 4);
 		memcpy(f + l3 + 16, o->dst ? o->dst : our_v4, 4);
 		memset(f + l3 + 20, 1, ihl - 20);	/* NOP options */
 		put16(f + l3 + 10, (uint16_t)~fold(sum16(f + l3, ihl, 0)));
@@ -234,7 +244,7 @@ build_frame(uint8_t *f, const struct fopts *o, const uint8_t *dns, size_t dlen)
 		put16(f + l3 + 4, (uint16_t)(ulen + ext));
 		f[l3 + 6] = o->hbh ? 0 : 17;
 		f[l3 + 7] = 17;
-		memcpy(f + l3 + 8, cli_v6, 16);
+		memcpy(f + l3 + 8, o->src ? o->src : cli_v6, 16);
 		memcpy(f + l3 + 24, o->dst ? o->dst : our_v6, 16);
 		l4 = l3 + 40;
 		if (o->hbh) {
@@ -351,6 +361,8 @@ reset(void)
 	conf.answer_arp_nd = 1;
 	ctx.now = T0;
 	ctx.cache = cache;
+	ctx.policy = NULL;
+	ctx.filter_hits = NULL;
 }
 
 static enum hd_fp_verdict
@@ -953,6 +965,475 @@ test_slow_path_reply(void)
 	}
 }
 
+
+/* ---- policy: local data, blocking, cloaking ---- */
+
+static const uint8_t kid_v4[4] = { 10, 53, 0, 101 };
+static const uint8_t adult_v4[4] = { 10, 53, 0, 102 };
+static uint64_t hits[HD_FILTER_LISTS_MAX];
+
+struct tlist {
+	const char *name;
+	const char *text;
+	enum hd_filter_syntax syntax;
+	int allow;
+	enum hd_filter_mode mode;
+	int has_v4;
+};
+
+/* A filter of @p n lists (TTL 42, custom address 10.9.9.9 where asked), and groups. */
+static struct hd_filter *
+filter_make(const struct tlist *l, unsigned int n, int groups)
+{
+	static const char *const kids[] = { "10.53.0.101/32" };
+	static const char *const adults[] = { "10.53.0.102" };
+	static const char *const kid_lists[] = { "ads", "ok" };
+	struct hd_filter_builder *b = hd_filter_builder_create();
+	struct hd_filter_report rep;
+	char err[256];
+	unsigned int i;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	for (i = 0; i < n; i++) {
+		struct hd_filter_list_spec spec = {
+			.name = l[i].name, .source = l[i].name, .syntax = l[i].syntax,
+			.allow = l[i].allow,
+			.response = { .mode = l[i].mode, .ttl = 42, .v4 = { 10, 9, 9, 9 },
+				      .has_v4 = (uint8_t)l[i].has_v4 },
+		};
+
+		CU_ASSERT_EQUAL_FATAL(hd_filter_builder_add_list(b, &spec, l[i].text,
+								 strlen(l[i].text), &rep), (int)i);
+	}
+	if (groups) {
+		CU_ASSERT_EQUAL_FATAL(hd_filter_builder_add_group(b, "kids", kids, 1, kid_lists, 2,
+								  err, sizeof(err)), 0);
+		CU_ASSERT_EQUAL_FATAL(hd_filter_builder_add_group(b, "adults", adults, 1, NULL, 0,
+								  err, sizeof(err)), 0);
+	}
+	return hd_filter_build(b);
+}
+
+static void
+policy_on(struct hd_fastpath_policy *p)
+{
+	memset(hits, 0, sizeof(hits));
+	ctx.policy = p;
+	ctx.filter_hits = hits;
+}
+
+/* Offset of the OPT RR's RDATA in reply message @p m, or 0 when it has none. */
+static size_t
+opt_rdata(const uint8_t *m, size_t len)
+{
+	size_t off = skip_name(m, 12) + 4;
+	unsigned int n = get16(m + 6) + get16(m + 8), ar = get16(m + 10), i;
+
+	for (i = 0; i < n; i++) {
+		off = skip_name(m, off);
+		off += 10 + get16(m + off + 8);
+	}
+	for (i = 0; i < ar && off < len; i++) {
+		off = skip_name(m, off);
+		if (get16(m + off) == HD_DNS_TYPE_OPT)
+			return off + 10;
+		off += 10 + get16(m + off + 8);
+	}
+	return 0;
+}
+
+/* The EDE of reply @p m: info code and text into @p text; -1 when absent. */
+static int
+ede_of(const uint8_t *m, size_t len, char *text, size_t cap)
+{
+	size_t o = opt_rdata(m, len), tl;
+
+	if (o == 0 || get16(m + o - 2) < 6 || get16(m + o) != HD_DNS_OPT_EDE)
+		return -1;
+	tl = get16(m + o + 2) - 2;
+	if (tl >= cap)
+		tl = cap - 1;
+	memcpy(text, m + o + 6, tl);
+	text[tl] = '\0';
+	return get16(m + o + 4);
+}
+
+/* Query @p name/@p qtype from @p src through the fast path; the reply's DNS offset, 0 if none. */
+static size_t
+ask(uint8_t *f, uint16_t *out, const char *name, uint16_t qtype, int edns, const uint8_t *src,
+    enum hd_fp_verdict want)
+{
+	uint8_t dns[256], q[FRAME_CAP];
+	struct qopts qo = { .id = 0x5151, .flags = HD_DNS_RD, .edns = edns, .edns_size = 1232 };
+	struct fopts fo = { .src = src };
+	size_t dl = dns_query(dns, name, qtype, &qo), n = build_frame(f, &fo, dns, dl);
+	enum hd_fp_verdict v;
+
+	memcpy(q, f, n);
+	v = handle(f, n, out);
+	CU_ASSERT_EQUAL(v, want);
+	if (v != want)
+		fprintf(stderr, "%s/%u: verdict %d, wanted %d\n", name, qtype, v, want);
+	if (v == HD_FP_MISS)
+		CU_ASSERT(memcmp(f, q, n) == 0);
+	if (v != HD_FP_TX)
+		return 0;
+	return check_reply_frame(f, *out, q);
+}
+
+static void
+test_local_answers(void)
+{
+	struct hd_localzone_builder *b = hd_localzone_builder_create();
+	struct hd_fastpath_policy p = { .generation = 1 };
+	struct hd_localzone *lz;
+	uint8_t f[FRAME_CAP];
+	char err[256];
+	uint16_t out;
+	size_t d, rr;
+
+	reset();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_EQUAL_FATAL(hd_localzone_add_record(b, "nas.lab.test 600 A 192.168.1.10",
+						      "test", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(hd_localzone_builder_add_zone(b, "lab.test", err, sizeof(err)), 0);
+	lz = hd_localzone_build(b, err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lz);
+	p.local = lz;
+	policy_on(&p);
+	/* Cached too: local data wins over the cache. */
+	cache_put("nas.lab.test", 1, 300);
+
+	d = ask(f, &out, "NAS.lab.test", HD_DNS_TYPE_A, 0, NULL, HD_FP_TX);
+	CU_ASSERT_FATAL(d != 0);
+	CU_ASSERT_EQUAL(get16(f + d) , 0x5151);
+	CU_ASSERT(get16(f + d + 2) & HD_DNS_AA);
+	CU_ASSERT_EQUAL(get16(f + d + 2) & HD_DNS_RCODE_MASK, HD_DNS_RCODE_NOERROR);
+	CU_ASSERT_EQUAL(get16(f + d + 6), 1);
+	rr = skip_name(f + d, 12 + 14 + 4);
+	CU_ASSERT_EQUAL(get16(f + d + rr), HD_DNS_TYPE_A);
+	CU_ASSERT_EQUAL(get32(f + d + rr + 4), 600);
+	CU_ASSERT(memcmp(f + d + rr + 10, "\xc0\xa8\x01\x0a", 4) == 0);
+	CU_ASSERT_EQUAL(st.c[HD_STAT_local_answers], 1);
+	CU_ASSERT_EQUAL(st.c[HD_STAT_cache_hits], 0);
+
+	/* A name under the zone without records: NXDOMAIN with the SOA. */
+	d = ask(f, &out, "nope.lab.test", HD_DNS_TYPE_A, 1, NULL, HD_FP_TX);
+	CU_ASSERT_FATAL(d != 0);
+	CU_ASSERT_EQUAL(get16(f + d + 2) & HD_DNS_RCODE_MASK, HD_DNS_RCODE_NXDOMAIN);
+	CU_ASSERT_EQUAL(get16(f + d + 8), 1);
+	CU_ASSERT_EQUAL(st.c[HD_STAT_local_answers], 2);
+
+	/* Outside the local data: the cache and the slow path as before. */
+	ask(f, &out, "elsewhere.example.org", HD_DNS_TYPE_A, 0, NULL, HD_FP_MISS);
+	CU_ASSERT_EQUAL(st.c[HD_STAT_local_answers], 2);
+	CU_ASSERT_EQUAL(st.c[HD_STAT_cache_misses], 1);
+	CU_ASSERT_EQUAL(st.c[HD_STAT_queries], 3);
+
+	/* DNS over TCP takes the same path through hd_fastpath_policy_apply(). */
+	{
+		uint8_t m[512];
+		struct qopts qo = { .id = 9 };
+		struct hd_dns_query q;
+		size_t ml = dns_query(m, "nas.lab.test", HD_DNS_TYPE_A, &qo);
+		int n;
+
+		CU_ASSERT_FATAL(hd_dns_query_parse(m, ml, &q) == 0);
+		n = hd_fastpath_policy_apply(&p, hits, &st, cli_v4, 0, &q, m, 0, sizeof(m), 65535);
+		CU_ASSERT(n > (int)ml);
+		CU_ASSERT_EQUAL(get16(m + 6), 1);
+		CU_ASSERT_EQUAL(st.c[HD_STAT_local_answers], 3);
+		ml = dns_query(m, "www.example.org", HD_DNS_TYPE_A, &qo);
+		CU_ASSERT_FATAL(hd_dns_query_parse(m, ml, &q) == 0);
+		CU_ASSERT_EQUAL(hd_fastpath_policy_apply(&p, hits, &st, cli_v4, 0, &q, m, 0,
+							 sizeof(m), 65535), 0);
+	}
+	hd_localzone_free(lz);
+	reset();
+}
+
+/* Every block mode for A, AAAA and MX, with and without EDNS. */
+static void
+test_block_modes(void)
+{
+	static const struct {
+		enum hd_filter_mode mode;
+		int has_v4;
+		int rcode;
+		int an_a, an_aaaa;	/* records for A and AAAA; MX always NODATA */
+		uint8_t a[4];
+	} modes[] = {
+		{ HD_FILTER_MODE_NXDOMAIN, 0, HD_DNS_RCODE_NXDOMAIN, 0, 0, { 0 } },
+		{ HD_FILTER_MODE_NODATA, 0, HD_DNS_RCODE_NOERROR, 0, 0, { 0 } },
+		{ HD_FILTER_MODE_NULL, 0, HD_DNS_RCODE_NOERROR, 1, 1, { 0, 0, 0, 0 } },
+		{ HD_FILTER_MODE_CUSTOM, 1, HD_DNS_RCODE_NOERROR, 1, 0, { 10, 9, 9, 9 } },
+		{ HD_FILTER_MODE_CUSTOM, 0, HD_DNS_RCODE_NOERROR, 0, 0, { 0 } },
+		{ HD_FILTER_MODE_REFUSED, 0, HD_DNS_RCODE_REFUSED, 0, 0, { 0 } },
+	};
+	static const uint8_t v6_zero[16];
+	uint8_t f[FRAME_CAP];
+	char text[128];
+	uint16_t out;
+	size_t d, rr;
+	unsigned int i;
+
+	for (i = 0; i < RTE_DIM(modes); i++) {
+		struct tlist l = { "ads", "# ads\nads.test\n", HD_FILTER_SYNTAX_DOMAINS, 0,
+				   modes[i].mode, modes[i].has_v4 };
+		struct hd_fastpath_policy p = { .generation = 1 };
+		struct hd_filter *flt = filter_make(&l, 1, 0);
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(flt);
+		reset();
+		p.filter = flt;
+		policy_on(&p);
+
+		d = ask(f, &out, "Ads.Test", HD_DNS_TYPE_A, 1, NULL, HD_FP_TX);
+		CU_ASSERT_FATAL(d != 0);
+		CU_ASSERT_EQUAL(get16(f + d + 2) & HD_DNS_RCODE_MASK, modes[i].rcode);
+		CU_ASSERT_EQUAL(get16(f + d + 6), modes[i].an_a);
+		if (modes[i].an_a) {
+			rr = skip_name(f + d, 12 + 10 + 4);
+			CU_ASSERT_EQUAL(get16(f + d + rr), HD_DNS_TYPE_A);
+			CU_ASSERT_EQUAL(get32(f + d + rr + 4), 42);
+			CU_ASSERT_EQUAL(get16(f + d + rr + 8), 4);
+			CU_ASSERT(memcmp(f + d + rr + 10, modes[i].a, 4) == 0);
+		}
+		/* The client sent EDNS: the reply says why (RFC 8914 code 15). */
+		CU_ASSERT_EQUAL(ede_of(f + d, out - d, text, sizeof(text)), HD_DNS_EDE_BLOCKED);
+		CHECK_TEXT(text, "blocked by list ads");
+
+		d = ask(f, &out, "ads.test", HD_DNS_TYPE_AAAA, 0, NULL, HD_FP_TX);
+		CU_ASSERT_FATAL(d != 0);
+		CU_ASSERT_EQUAL(get16(f + d + 2) & HD_DNS_RCODE_MASK, modes[i].rcode);
+		CU_ASSERT_EQUAL(get16(f + d + 6), modes[i].an_aaaa);
+		if (modes[i].an_aaaa) {
+			rr = skip_name(f + d, 12 + 10 + 4);
+			CU_ASSERT_EQUAL(get16(f + d + rr), HD_DNS_TYPE_AAAA);
+			CU_ASSERT(memcmp(f + d + rr + 10, v6_zero, 16) == 0);
+		}
+		/* No EDNS in the query: no OPT, so no EDE, in the reply. */
+		CU_ASSERT_EQUAL(get16(f + d + 10), 0);
+		CU_ASSERT_EQUAL(ede_of(f + d, out - d, text, sizeof(text)), -1);
+
+		d = ask(f, &out, "ads.test", HD_DNS_TYPE_MX, 1, NULL, HD_FP_TX);
+		CU_ASSERT_FATAL(d != 0);
+		CU_ASSERT_EQUAL(get16(f + d + 6), 0);
+
+		/* Hosts/domains lists block the names they list, not their subdomains. */
+		ask(f, &out, "www.ads.test", HD_DNS_TYPE_A, 0, NULL, HD_FP_MISS);
+		CU_ASSERT_EQUAL(st.c[HD_STAT_blocked], 3);
+		CU_ASSERT_EQUAL(st.c[HD_STAT_refused],
+				modes[i].mode == HD_FILTER_MODE_REFUSED ? 3 : 0);
+		CU_ASSERT_EQUAL(hits[0], 3);
+		CU_ASSERT_EQUAL(st.c[HD_STAT_cache_misses], 1);
+		hd_filter_free(flt);
+	}
+	reset();
+}
+
+/* An allowlist wins over the blocklist; the allowlist's hits are counted. */
+static void
+test_allowlist(void)
+{
+	static const struct tlist l[] = {
+		{ "ads", "||ads.test^\n", HD_FILTER_SYNTAX_ADBLOCK, 0, HD_FILTER_MODE_NXDOMAIN, 0 },
+		{ "ok", "ok.ads.test\n", HD_FILTER_SYNTAX_DOMAINS, 1, HD_FILTER_MODE_NXDOMAIN, 0 },
+	};
+	struct hd_fastpath_policy p = { .generation = 1 };
+	struct hd_filter *flt = filter_make(l, 2, 0);
+	uint8_t f[FRAME_CAP];
+	uint16_t out;
+	size_t d;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(flt);
+	reset();
+	p.filter = flt;
+	policy_on(&p);
+	d = ask(f, &out, "x.ads.test", HD_DNS_TYPE_A, 0, NULL, HD_FP_TX);
+	CU_ASSERT(d != 0 && (get16(f + d + 2) & HD_DNS_RCODE_MASK) == HD_DNS_RCODE_NXDOMAIN);
+	ask(f, &out, "ok.ads.test", HD_DNS_TYPE_A, 0, NULL, HD_FP_MISS);
+	CU_ASSERT_EQUAL(st.c[HD_STAT_blocked], 1);
+	CU_ASSERT_EQUAL(hits[0], 1);
+	CU_ASSERT_EQUAL(hits[1], 1);
+	hd_filter_free(flt);
+	reset();
+}
+
+/* Groups: the same name from three clients, three outcomes. */
+static void
+test_groups(void)
+{
+	static const struct tlist l[] = {
+		{ "ads", "ads.test\n", HD_FILTER_SYNTAX_DOMAINS, 0, HD_FILTER_MODE_NXDOMAIN, 0 },
+		{ "ok", "fine.test\n", HD_FILTER_SYNTAX_DOMAINS, 1, HD_FILTER_MODE_NXDOMAIN, 0 },
+		{ "porn", "porn.test\n", HD_FILTER_SYNTAX_DOMAINS, 0, HD_FILTER_MODE_REFUSED, 0 },
+	};
+	struct hd_fastpath_policy p = { .generation = 1 };
+	struct hd_filter *flt = filter_make(l, 3, 1);
+	uint8_t f[FRAME_CAP];
+	uint16_t out;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(flt);
+	reset();
+	p.filter = flt;
+	policy_on(&p);
+	/* kids: ads and ok only; adults: no list; everyone else: every list. */
+	ask(f, &out, "ads.test", HD_DNS_TYPE_A, 0, kid_v4, HD_FP_TX);
+	ask(f, &out, "porn.test", HD_DNS_TYPE_A, 0, kid_v4, HD_FP_MISS);
+	ask(f, &out, "ads.test", HD_DNS_TYPE_A, 0, adult_v4, HD_FP_MISS);
+	ask(f, &out, "porn.test", HD_DNS_TYPE_A, 0, adult_v4, HD_FP_MISS);
+	ask(f, &out, "ads.test", HD_DNS_TYPE_A, 0, NULL, HD_FP_TX);
+	ask(f, &out, "porn.test", HD_DNS_TYPE_A, 0, NULL, HD_FP_TX);
+	CU_ASSERT_EQUAL(st.c[HD_STAT_blocked], 3);
+	CU_ASSERT_EQUAL(hits[0], 2);
+	CU_ASSERT_EQUAL(hits[2], 1);
+	hd_filter_free(flt);
+	reset();
+}
+
+/* An upstream reply: @p name CNAME @p target, @p target A 192.0.2.7. */
+static size_t
+cname_reply(uint8_t *m, const char *name, const char *target)
+{
+	size_t n = 12, tl;
+
+	memset(m, 0, 12);
+	put16(m, 0x4242);
+	put16(m + 2, HD_DNS_QR | HD_DNS_RD | HD_DNS_RA);
+	put16(m + 4, 1);
+	put16(m + 6, 2);
+	n += name_wire(m + n, name);
+	put16(m + n, HD_DNS_TYPE_A);
+	put16(m + n + 2, HD_DNS_CLASS_IN);
+	n += 4;
+	put16(m + n, 0xc00c);
+	put16(m + n + 2, HD_DNS_TYPE_CNAME);
+	put16(m + n + 4, HD_DNS_CLASS_IN);
+	put32(m + n + 6, 300);
+	tl = name_wire(m + n + 12, target);
+	put16(m + n + 10, (uint16_t)tl);
+	n += 12 + tl;
+	n += name_wire(m + n, target);
+	put16(m + n, HD_DNS_TYPE_A);
+	put16(m + n + 2, HD_DNS_CLASS_IN);
+	put32(m + n + 4, 300);
+	put16(m + n + 8, 4);
+	memcpy(m + n + 10, "\xc0\x00\x02\x07", 4);
+	return n + 14;
+}
+
+static struct hd_dns_answer *
+cname_answer(const char *name, const char *target, struct hd_cache_key *k)
+{
+	uint8_t qm[256], rm[512];
+	struct qopts qo = { .id = 1 };
+	struct hd_dns_answer_limits lim = { 0 };
+	struct hd_dns_answer *a;
+	struct hd_dns_query q;
+	size_t ql = dns_query(qm, name, HD_DNS_TYPE_A, &qo), rl = cname_reply(rm, name, target);
+	int err;
+
+	CU_ASSERT_FATAL(hd_dns_query_parse(qm, ql, &q) == 0);
+	a = hd_dns_answer_build(rm, rl, &q, T0, &lim, &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT(a->has_cname);
+	if (k != NULL)
+		hd_cache_key_from_query(k, &q);
+	return a;
+}
+
+/* CNAME cloaking: a cached answer through a blocked name is blocked per client. */
+static void
+test_cloaking(void)
+{
+	static const struct tlist l[] = {
+		{ "ads", "tracker.ads.test\n", HD_FILTER_SYNTAX_DOMAINS, 0, HD_FILTER_MODE_NXDOMAIN,
+		  0 },
+		{ "ok", "fine.test\n", HD_FILTER_SYNTAX_DOMAINS, 1, HD_FILTER_MODE_NXDOMAIN, 0 },
+	};
+	struct hd_fastpath_policy p = { .generation = 1 };
+	struct hd_filter *flt = filter_make(l, 2, 1);
+	struct hd_cache_key k __rte_aligned(8);
+	uint8_t f[FRAME_CAP], dns[128], q[FRAME_CAP];
+	struct hd_dns_answer *a;
+	struct qopts qo = { .id = 3, .edns = 1, .edns_size = 1232 };
+	struct fopts fo = { 0 };
+	char text[128];
+	uint16_t out;
+	size_t d, n;
+	int len;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(flt);
+	reset();
+	p.filter = flt;
+	a = cname_answer("www.shop.test", "tracker.ads.test", &k);
+	CU_ASSERT_FATAL(hd_cache_insert(cache, &k, a, T0) == 0);
+	policy_on(&p);
+
+	d = ask(f, &out, "www.shop.test", HD_DNS_TYPE_A, 1, NULL, HD_FP_TX);
+	CU_ASSERT_FATAL(d != 0);
+	CU_ASSERT_EQUAL(get16(f + d + 2) & HD_DNS_RCODE_MASK, HD_DNS_RCODE_NXDOMAIN);
+	CU_ASSERT_EQUAL(get16(f + d + 6), 0);
+	CU_ASSERT_EQUAL(ede_of(f + d, out - d, text, sizeof(text)), HD_DNS_EDE_BLOCKED);
+	CHECK_TEXT(text, "blocked: CNAME to a blocked name by list ads");
+	CU_ASSERT_EQUAL(st.c[HD_STAT_cache_hits], 1);
+	CU_ASSERT_EQUAL(st.c[HD_STAT_blocked], 1);
+	CU_ASSERT_EQUAL(st.c[HD_STAT_cname_blocked], 1);
+	CU_ASSERT_EQUAL(hits[0], 1);
+
+	/* A client whose group uses no list gets the answer itself. */
+	d = ask(f, &out, "www.shop.test", HD_DNS_TYPE_A, 1, adult_v4, HD_FP_TX);
+	CU_ASSERT_FATAL(d != 0);
+	CU_ASSERT_EQUAL(get16(f + d + 2) & HD_DNS_RCODE_MASK, HD_DNS_RCODE_NOERROR);
+	CU_ASSERT_EQUAL(get16(f + d + 6), 2);
+	CU_ASSERT_EQUAL(st.c[HD_STAT_cname_blocked], 1);
+
+	/* Without a policy the same hit is answered as before. */
+	ctx.policy = NULL;
+	d = ask(f, &out, "www.shop.test", HD_DNS_TYPE_A, 1, NULL, HD_FP_TX);
+	CU_ASSERT(d != 0 && get16(f + d + 6) == 2);
+
+	/* The slow path applies it to an upstream's answer (and over TCP). */
+	a = cname_answer("cdn.shop.test", "tracker.ads.test", NULL);
+	memset(&st, 0, sizeof(st));
+	n = build_frame(f, &fo, dns, dns_query(dns, "cdn.shop.test", HD_DNS_TYPE_A, &qo));
+	memcpy(q, f, n);
+	len = hd_fastpath_reply_policy(&conf, &st, &p, hits, f, (uint16_t)n, FRAME_CAP, a, 0,
+				       T0, 0);
+	CU_ASSERT_FATAL(len > 0);
+	d = check_reply_frame(f, (size_t)len, q);
+	CU_ASSERT_EQUAL(get16(f + d + 2) & HD_DNS_RCODE_MASK, HD_DNS_RCODE_NXDOMAIN);
+	CU_ASSERT_EQUAL(st.c[HD_STAT_cname_blocked], 1);
+	memcpy(f, q, n);
+	len = hd_fastpath_reply_policy(&conf, &st, NULL, NULL, f, (uint16_t)n, FRAME_CAP, a, 0,
+				       T0, 0);
+	CU_ASSERT_FATAL(len > 0);
+	d = check_reply_frame(f, (size_t)len, q);
+	CU_ASSERT_EQUAL(get16(f + d + 6), 2);
+	{
+		uint8_t m[1024];
+		struct hd_dns_query dq;
+		size_t ml = dns_query(m, "cdn.shop.test", HD_DNS_TYPE_A, &qo);
+		int rl;
+
+		CU_ASSERT_FATAL(hd_dns_query_parse(m, ml, &dq) == 0);
+		rl = hd_dns_reply_answer(m, sizeof(m), &dq, a, T0, 0, 65535);
+		CU_ASSERT_FATAL(rl > 0);
+		CU_ASSERT(hd_fastpath_policy_apply(&p, hits, &st, cli_v4, 0, &dq, m, (size_t)rl,
+						   sizeof(m), 65535) > 0);
+		CU_ASSERT_EQUAL(get16(m + 2) & HD_DNS_RCODE_MASK, HD_DNS_RCODE_NXDOMAIN);
+		CU_ASSERT_EQUAL(st.c[HD_STAT_cname_blocked], 2);
+		/* From a bypassing client the reply stands. */
+		rl = hd_dns_reply_answer(m, sizeof(m), &dq, a, T0, 0, 65535);
+		CU_ASSERT_EQUAL(hd_fastpath_policy_apply(&p, hits, &st, adult_v4, 0, &dq, m,
+							 (size_t)rl, sizeof(m), 65535), 0);
+	}
+	free(a);
+	hd_filter_free(flt);
+	reset();
+}
+
 /* Without a cache every valid query is a miss. */
 static void
 test_no_cache(void)
@@ -1020,7 +1501,12 @@ main(void)
 	    !CU_add_test(s, "malformed frames dropped and counted", test_malformed_dropped) ||
 	    !CU_add_test(s, "random damage", test_random_damage) ||
 	    !CU_add_test(s, "slow path reply", test_slow_path_reply) ||
-	    !CU_add_test(s, "no cache", test_no_cache)) {
+	    !CU_add_test(s, "no cache", test_no_cache) ||
+	    !CU_add_test(s, "local answers before the cache", test_local_answers) ||
+	    !CU_add_test(s, "block modes, EDE iff EDNS", test_block_modes) ||
+	    !CU_add_test(s, "allowlist exception", test_allowlist) ||
+	    !CU_add_test(s, "client groups", test_groups) ||
+	    !CU_add_test(s, "CNAME cloaking", test_cloaking)) {
 		CU_cleanup_registry();
 		return 1;
 	}

@@ -1,0 +1,1120 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The policy: blocklists, allowlists and groups (lib/filter) and local
+ * records and zones (lib/localzone), built from the configuration off the
+ * data path and published to the readers by pointer swap.
+ *
+ * Readers: every worker (once per burst) and the slow path (CNAME cloaking
+ * of upstream answers, DNS over TCP) load hd_policy_published with acquire
+ * and report quiescent states on app->policy_qsv once per loop. The writer
+ * is the main lcore at start-up (before the readers run), then one control
+ * thread: it builds the next policy while the old one serves, swaps the
+ * pointer (release), waits for a grace period, and frees what the new one
+ * does not share. A query is answered by the old policy or the new one,
+ * never by neither.
+ *
+ * Lists keep their last good text: a file that cannot be read or a URL that
+ * cannot be downloaded keeps its previous version (for URLs also on disk
+ * under list-dir, written atomically, used at start). The telemetry thread
+ * reads only the snapshot kept under `lock`, never the policy itself.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_telemetry.h>
+
+#include "hd_app.h"
+#include "hd_build_config.h"
+#include "hd_clock.h"
+#include "hd_localzone.h"
+
+#define LIST_MAX_BYTES		(256u << 20)	/* a list bigger than this is not a list */
+#define DL_CONNECT_TIMEOUT	10L
+#define DL_TIMEOUT		120L
+#define DL_MAX_REDIRS		5L
+#define ERR_LEN			256
+#define TCP_LIMIT		65535
+#define TEL_ERRORS_LISTS	8	/* /heimdall/filter shows bad lines up to this many lists */
+
+/* What the last attempt to read or download one list did. */
+struct list_state {
+	char *text;			/* last good text (malloc), or NULL */
+	size_t len;
+	int64_t loaded_at;		/* unix time that text was read, 0: never */
+	char last_error[ERR_LEN];	/* "" when the last attempt worked */
+	struct hd_filter_report rep;	/* of the last build */
+	uint32_t rules;			/* after dedup, in the published filter */
+	int from_disk;			/* text is list-dir's copy: download it soon */
+	int changed;			/* text differs from the one last compiled */
+};
+
+struct zone_state {
+	int64_t loaded_at;
+	char last_error[ERR_LEN];
+};
+
+static struct {
+	struct hd_app *app;
+	pthread_t thread;
+	int thread_started;
+	pthread_mutex_t lock;		/* the snapshot below, and the requests */
+	pthread_cond_t wake;
+	int reload;			/* /heimdall/reload asked for one */
+	int stop;
+	int soon;			/* a URL list runs on its disk copy: refresh now */
+
+	/* Snapshot for telemetry, written under lock by the builder. */
+	struct list_state lists[HD_CONFIG_LISTS_MAX];
+	struct zone_state zones[HD_CONFIG_ZONE_FILES_MAX];
+	uint64_t generation;
+	size_t filter_memory;
+	uint32_t n_records;
+	uint32_t n_zones;
+	int64_t built_at;
+	int building;
+	int curl_ready;
+} pol = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+};
+
+struct hd_fastpath_policy *hd_policy_published;
+static uint64_t slow_hits[HD_FILTER_LISTS_MAX];
+
+uint64_t *
+hd_policy_slow_hits(void)
+{
+	return slow_hits;
+}
+
+static int
+stopping(void)
+{
+	return __atomic_load_n(&pol.stop, __ATOMIC_RELAXED);
+}
+
+/* --- reading and downloading ---------------------------------------------- */
+
+struct buf {
+	char *p;
+	size_t len;
+	size_t cap;
+};
+
+static int
+buf_append(struct buf *b, const void *data, size_t n)
+{
+	size_t cap;
+	char *p;
+
+	if (n > LIST_MAX_BYTES - b->len)
+		return -EFBIG;
+	if (b->len + n + 1 > b->cap) {
+		cap = b->cap ? b->cap : 1 << 16;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		p = realloc(b->p, cap);
+		if (p == NULL)
+			return -ENOMEM;
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, data, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return 0;
+}
+
+static int
+file_read(const char *path, struct buf *b, char *err)
+{
+	char chunk[1 << 16];
+	size_t n;
+	FILE *f;
+	int rc = 0;
+
+	f = fopen(path, "rb");
+	if (f == NULL) {
+		snprintf(err, ERR_LEN, "%s: cannot open: %s", path, strerror(errno));
+		return -errno;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		rc = buf_append(b, chunk, n);
+		if (rc < 0)
+			break;
+	}
+	if (rc == 0 && ferror(f))
+		rc = errno != 0 ? -errno : -EIO;
+	fclose(f);
+	if (rc == -EFBIG)
+		snprintf(err, ERR_LEN, "%s: larger than %u MiB, not a list", path,
+			 LIST_MAX_BYTES >> 20);
+	else if (rc < 0)
+		snprintf(err, ERR_LEN, "%s: cannot read: %s", path, strerror(-rc));
+	return rc;
+}
+
+static size_t
+dl_write(char *data, size_t size, size_t nmemb, void *arg)
+{
+	/* Returning less than given makes curl fail the transfer. */
+	return buf_append(arg, data, size * nmemb) == 0 ? size * nmemb : 0;
+}
+
+/* Shutdown must not wait for a slow server. */
+static int
+dl_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+	    curl_off_t ulnow)
+{
+	RTE_SET_USED(arg);
+	RTE_SET_USED(dltotal);
+	RTE_SET_USED(dlnow);
+	RTE_SET_USED(ultotal);
+	RTE_SET_USED(ulnow);
+	return stopping();
+}
+
+/* A captive portal or an error page served with 200 is not a list. */
+static int
+looks_like_html(const char *p, size_t len)
+{
+	size_t i = 0;
+
+	if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
+		i = 3;
+	while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
+		i++;
+	return (len - i >= 14 && strncasecmp(p + i, "<!doctype html", 14) == 0) ||
+	       (len - i >= 5 && strncasecmp(p + i, "<html", 5) == 0);
+}
+
+static int
+download(const char *url, struct buf *b, char *err)
+{
+	char cerr[CURL_ERROR_SIZE] = "";
+	CURLcode res;
+	long status = 0;
+	CURL *h;
+
+	h = curl_easy_init();
+	if (h == NULL) {
+		snprintf(err, ERR_LEN, "%s: cannot start a download", url);
+		return -ENOMEM;
+	}
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(h, CURLOPT_MAXREDIRS, DL_MAX_REDIRS);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, DL_CONNECT_TIMEOUT);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, DL_TIMEOUT);
+	curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
+	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)LIST_MAX_BYTES);
+	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "heimdall/" HD_VERSION);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, dl_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, dl_progress);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
+	res = curl_easy_perform(h);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(h);
+	if (res != CURLE_OK) {
+		if (res == CURLE_WRITE_ERROR && b->len >= LIST_MAX_BYTES - (1 << 16))
+			snprintf(cerr, sizeof(cerr), "larger than %u MiB", LIST_MAX_BYTES >> 20);
+		snprintf(err, ERR_LEN, "%s: download failed: %s", url,
+			 cerr[0] ? cerr : curl_easy_strerror(res));
+		return -EIO;
+	}
+	if (looks_like_html(b->p != NULL ? b->p : "", b->len)) {
+		snprintf(err, ERR_LEN, "%s: got an HTML page (HTTP %ld), not a list", url, status);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+static int
+mkdirs(const char *dir)
+{
+	char path[HD_CONFIG_SOURCE_LEN];
+	size_t n = strlen(dir);
+
+	if (n == 0 || n >= sizeof(path))
+		return -ENAMETOOLONG;
+	memcpy(path, dir, n + 1);
+	for (size_t i = 1; i <= n; i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		path[i] = '\0';
+		if (mkdir(path, 0755) != 0 && errno != EEXIST)
+			return -errno;
+		path[i] = dir[i];
+	}
+	return 0;
+}
+
+static void
+copy_path(char *out, size_t cap, const struct hd_config *cfg, const char *name,
+	  const char *suffix)
+{
+	snprintf(out, cap, "%s/%s.list%s", cfg->list_dir, name, suffix);
+}
+
+/* Keep a downloaded list for the next start: temp file, fsync, rename. */
+static void
+copy_save(const struct hd_config *cfg, const char *name, const struct buf *b)
+{
+	char tmp[HD_CONFIG_SOURCE_LEN + 96], path[HD_CONFIG_SOURCE_LEN + 96];
+	size_t off = 0;
+	ssize_t w;
+	int fd, rc;
+
+	if (cfg->list_dir[0] == '\0')
+		return;
+	rc = mkdirs(cfg->list_dir);
+	if (rc < 0) {
+		APP_LOG(WARNING, "list %s: cannot create list-dir %s: %s", name, cfg->list_dir,
+			strerror(-rc));
+		return;
+	}
+	copy_path(path, sizeof(path), cfg, name, "");
+	copy_path(tmp, sizeof(tmp), cfg, name, ".tmp");
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		goto fail;
+	while (off < b->len) {
+		w = write(fd, b->p + off, b->len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			close(fd);
+			goto fail_unlink;
+		}
+		off += (size_t)w;
+	}
+	if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0)
+		goto fail_unlink;
+	return;
+fail_unlink:
+	rc = errno;
+	unlink(tmp);
+	errno = rc;
+fail:
+	APP_LOG(WARNING, "list %s: cannot keep a copy in %s: %s", name, path, strerror(errno));
+}
+
+/* Hand the text of @p b to @p ls (which takes the memory). */
+static void
+text_take(struct list_state *ls, struct buf *b, int from_disk)
+{
+	pthread_mutex_lock(&pol.lock);
+	if (ls->text == NULL || ls->len != b->len || memcmp(ls->text, b->p, b->len) != 0)
+		ls->changed = 1;
+	free(ls->text);
+	ls->text = b->p;
+	ls->len = b->len;
+	ls->loaded_at = (int64_t)time(NULL);
+	ls->from_disk = from_disk;
+	pthread_mutex_unlock(&pol.lock);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+static void
+error_set(char *dst, const char *msg)
+{
+	pthread_mutex_lock(&pol.lock);
+	snprintf(dst, ERR_LEN, "%s", msg);
+	pthread_mutex_unlock(&pol.lock);
+}
+
+/*
+ * Refresh the text of list @p i. At start a URL list with a copy in
+ * list-dir starts from that copy and is downloaded right after start: the
+ * network (or the resolver it needs, which may be heimdall) may not be up.
+ */
+static void
+list_refresh(const struct hd_config *cfg, unsigned int i, int initial)
+{
+	const struct hd_config_list *l = &cfg->lists[i];
+	struct list_state *ls = &pol.lists[i];
+	char err[ERR_LEN] = "", path[HD_CONFIG_SOURCE_LEN + 96];
+	struct buf b = { 0 };
+	int rc;
+
+	if (!l->is_url) {
+		rc = file_read(l->source, &b, err);
+	} else if (initial && cfg->list_dir[0] != '\0') {
+		copy_path(path, sizeof(path), cfg, l->name, "");
+		rc = file_read(path, &b, err);
+		if (rc == 0) {
+			APP_LOG(INFO, "list %s: starting from the copy in %s; downloading %s "
+				"after start", l->name, path, l->source);
+			text_take(ls, &b, 1);
+			pol.soon = 1;
+			return;
+		}
+		free(b.p);
+		b = (struct buf){ 0 };
+		rc = download(l->source, &b, err);
+	} else {
+		rc = download(l->source, &b, err);
+	}
+	if (rc == 0) {
+		if (l->is_url)
+			copy_save(cfg, l->name, &b);
+		error_set(ls->last_error, "");
+		text_take(ls, &b, 0);
+		return;
+	}
+	free(b.p);
+	error_set(ls->last_error, err);
+	if (ls->text != NULL)
+		APP_LOG(WARNING, "list %s: %s; keeping the version of %s", l->name, err,
+			ls->from_disk ? "list-dir" : "the last load");
+	else
+		APP_LOG(ERR, "list %s: %s; the list is empty until it loads", l->name, err);
+}
+
+/* --- building ----------------------------------------------------------------- */
+
+static enum hd_filter_mode
+mode_of(int m)
+{
+	switch (m) {
+	case HD_CONFIG_BLOCK_NXDOMAIN:
+		return HD_FILTER_MODE_NXDOMAIN;
+	case HD_CONFIG_BLOCK_NODATA:
+		return HD_FILTER_MODE_NODATA;
+	case HD_CONFIG_BLOCK_CUSTOM:
+		return HD_FILTER_MODE_CUSTOM;
+	case HD_CONFIG_BLOCK_REFUSED:
+		return HD_FILTER_MODE_REFUSED;
+	default:
+		return HD_FILTER_MODE_NULL;
+	}
+}
+
+static void
+spec_fill(const struct hd_config *cfg, const struct hd_config_list *l,
+	  struct hd_filter_list_spec *spec)
+{
+	struct hd_filter_response *r = &spec->response;
+
+	memset(spec, 0, sizeof(*spec));
+	spec->name = l->name;
+	spec->source = l->source;
+	spec->allow = l->allow;
+	if (hd_filter_syntax_parse(l->syntax, &spec->syntax) < 0)
+		spec->syntax = HD_FILTER_SYNTAX_AUTO;
+	r->mode = mode_of(l->mode >= 0 ? l->mode : cfg->block_mode);
+	r->ttl = l->ttl >= 0 ? (uint32_t)l->ttl : cfg->block_ttl;
+	if (l->has_v4 || cfg->has_block_v4) {
+		memcpy(r->v4, l->has_v4 ? l->v4 : cfg->block_v4, 4);
+		r->has_v4 = 1;
+	}
+	if (l->has_v6 || cfg->has_block_v6) {
+		memcpy(r->v6, l->has_v6 ? l->v6 : cfg->block_v6, 16);
+		r->has_v6 = 1;
+	}
+}
+
+static void
+report_log(const struct hd_config_list *l, const struct hd_filter_report *rep)
+{
+	const char *syn = hd_filter_syntax_name(rep->syntax);
+
+	APP_LOG(INFO, "list %s: %u rules from %s (%s, %u lines, %u skipped, %u rejected)",
+		l->name, rep->rules, l->source, syn != NULL ? syn : "?", rep->lines,
+		rep->skipped, rep->rejected);
+	if (rep->rejected == 0)
+		return;
+	APP_LOG(WARNING, "list %s: %u line(s) not understood; the first:", l->name,
+		rep->rejected);
+	for (uint32_t k = 0; k < rep->n_errors && k < HD_FILTER_ERRORS_MAX; k++)
+		APP_LOG(WARNING, "  %s", rep->errors[k]);
+}
+
+static int
+groups_add(const struct hd_config *cfg, struct hd_filter_builder *b)
+{
+	const char *subnets[HD_CONFIG_GROUP_SUBNETS_MAX];
+	const char *lists[HD_CONFIG_LISTS_MAX];
+	char err[ERR_LEN] = "";
+
+	for (unsigned int g = 0; g < cfg->n_groups; g++) {
+		const struct hd_config_group *gr = &cfg->groups[g];
+		unsigned int n_lists = 0;
+
+		for (unsigned int i = 0; i < gr->n_subnets; i++)
+			subnets[i] = gr->subnets[i];
+		if (gr->all_lists) {
+			for (unsigned int i = 0; i < cfg->n_lists; i++)
+				lists[n_lists++] = cfg->lists[i].name;
+		} else {
+			for (unsigned int i = 0; i < gr->n_lists; i++)
+				lists[n_lists++] = gr->lists[i];
+		}
+		if (hd_filter_builder_add_group(b, gr->name, subnets, gr->n_subnets, lists,
+						n_lists, err, sizeof(err)) < 0) {
+			APP_LOG(ERR, "%s: group %s: %s", gr->where, gr->name, err);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Compile every list (its last good text; empty when it never loaded, so
+ * list i is always index i and per-list counters survive reloads).
+ * @return the filter, NULL with *rc 0 when there is no list, or NULL with
+ *   *rc < 0 on failure.
+ */
+static struct hd_filter *
+filter_build(const struct hd_config *cfg, int *rc)
+{
+	struct hd_filter_report *reps;
+	struct hd_filter_list_spec spec;
+	struct hd_filter_builder *b;
+	struct hd_filter *f;
+	int idx;
+
+	*rc = 0;
+	if (cfg->n_lists == 0)
+		return NULL;
+	reps = calloc(cfg->n_lists, sizeof(*reps));
+	b = hd_filter_builder_create();
+	if (reps == NULL || b == NULL) {
+		*rc = -ENOMEM;
+		goto fail;
+	}
+	for (unsigned int i = 0; i < cfg->n_lists; i++) {
+		const struct list_state *ls = &pol.lists[i];
+
+		spec_fill(cfg, &cfg->lists[i], &spec);
+		idx = hd_filter_builder_add_list(b, &spec, ls->text != NULL ? ls->text : "",
+						 ls->len, &reps[i]);
+		if (idx != (int)i) {
+			APP_LOG(ERR, "list %s: cannot be compiled: %s", cfg->lists[i].name,
+				strerror(idx < 0 ? -idx : EINVAL));
+			*rc = idx < 0 ? idx : -EINVAL;
+			goto fail;
+		}
+		if (ls->text != NULL)
+			report_log(&cfg->lists[i], &reps[i]);
+	}
+	*rc = groups_add(cfg, b);
+	if (*rc < 0)
+		goto fail;
+	f = hd_filter_build(b);
+	b = NULL;
+	if (f == NULL) {
+		APP_LOG(ERR, "the lists cannot be compiled: %s", strerror(ENOMEM));
+		*rc = -ENOMEM;
+		goto fail;
+	}
+	pthread_mutex_lock(&pol.lock);
+	for (unsigned int i = 0; i < cfg->n_lists; i++) {
+		pol.lists[i].rep = reps[i];
+		pol.lists[i].rules = hd_filter_list_rules(f, i);
+		pol.lists[i].changed = 0;
+	}
+	pthread_mutex_unlock(&pol.lock);
+	free(reps);
+	return f;
+fail:
+	hd_filter_builder_free(b);
+	free(reps);
+	return NULL;
+}
+
+/*
+ * Local data. Records and local zones come from the configuration: an error
+ * there is fatal at start. A zone file that fails is skipped at start; at a
+ * reload it keeps the previous local data whole (*keep_old set).
+ */
+static struct hd_localzone *
+local_build(const struct hd_config *cfg, int initial, int *rc, int *keep_old)
+{
+	struct hd_localzone_builder *b;
+	struct hd_localzone *lz;
+	char err[ERR_LEN] = "";
+
+	*rc = 0;
+	*keep_old = 0;
+	if (cfg->n_records == 0 && cfg->n_zone_files == 0 && cfg->n_local_zones == 0)
+		return NULL;
+	b = hd_localzone_builder_create();
+	if (b == NULL) {
+		*rc = -ENOMEM;
+		return NULL;
+	}
+	hd_localzone_builder_auto_ptr(b, cfg->local_ptr);
+	for (unsigned int i = 0; i < cfg->n_records; i++) {
+		if (hd_localzone_add_record(b, cfg->records[i].text, cfg->records[i].where, err,
+					    sizeof(err)) < 0) {
+			/* lib/localzone's message names the source and quotes the record. */
+			APP_LOG(ERR, "%s", err);
+			*rc = -EINVAL;
+			goto fail;
+		}
+	}
+	for (unsigned int i = 0; i < cfg->n_local_zones; i++) {
+		if (hd_localzone_builder_add_zone(b, cfg->local_zones[i].name, err,
+						  sizeof(err)) < 0) {
+			APP_LOG(ERR, "%s: local-zone %s: %s", cfg->local_zones[i].where,
+				cfg->local_zones[i].name, err);
+			*rc = -EINVAL;
+			goto fail;
+		}
+	}
+	for (unsigned int i = 0; i < cfg->n_zone_files; i++) {
+		const char *path = cfg->zone_files[i].path;
+		int zr = hd_localzone_add_zone_file(b, path, NULL, err, sizeof(err));
+
+		error_set(pol.zones[i].last_error, zr < 0 ? err : "");
+		if (zr == 0) {
+			pthread_mutex_lock(&pol.lock);
+			pol.zones[i].loaded_at = (int64_t)time(NULL);
+			pthread_mutex_unlock(&pol.lock);
+			continue;
+		}
+		if (!initial) {
+			APP_LOG(ERR, "zone file %s: %s; keeping the local data loaded before",
+				path, err);
+			*keep_old = 1;
+			goto fail;
+		}
+		APP_LOG(ERR, "zone file %s: %s; starting without it", path, err);
+	}
+	lz = hd_localzone_build(b, err, sizeof(err));
+	if (lz == NULL) {
+		APP_LOG(ERR, "local records and zones: %s", err);
+		*rc = -EINVAL;
+		*keep_old = !initial;
+		return NULL;
+	}
+	return lz;
+fail:
+	hd_localzone_builder_free(b);
+	return NULL;
+}
+
+static void
+policy_free_unshared(struct hd_fastpath_policy *old, const struct hd_fastpath_policy *now)
+{
+	if (old == NULL)
+		return;
+	if (now == NULL || old->filter != now->filter)
+		hd_filter_free((struct hd_filter *)(uintptr_t)old->filter);
+	if (now == NULL || old->local != now->local)
+		hd_localzone_free((struct hd_localzone *)(uintptr_t)old->local);
+	free(old);
+}
+
+/* Swap, wait until no reader can hold the old policy, free it. */
+static void
+publish(struct hd_fastpath_policy *next)
+{
+	struct hd_fastpath_policy *old = hd_policy_published;
+
+	__atomic_store_n(&hd_policy_published, next, __ATOMIC_RELEASE);
+	if (old != NULL)
+		rte_rcu_qsbr_synchronize(pol.app->policy_qsv, RTE_QSBR_THRID_INVALID);
+	policy_free_unshared(old, next);
+}
+
+static int
+lists_changed(const struct hd_config *cfg)
+{
+	for (unsigned int i = 0; i < cfg->n_lists; i++)
+		if (pol.lists[i].changed)
+			return 1;
+	return 0;
+}
+
+/*
+ * Read every list and zone, build, publish. At a reload, what fails to
+ * build keeps the part of the current policy it would replace.
+ * @return 0, or a negative errno (fatal at start only).
+ */
+static int
+rebuild(int initial)
+{
+	const struct hd_config *cfg = &pol.app->cfg;
+	const struct hd_fastpath_policy *cur = hd_policy_published;
+	struct hd_fastpath_policy *next;
+	struct hd_localzone *lz;
+	struct hd_filter *f;
+	uint64_t t0 = hd_clock_ms();
+	int frc, lrc, keep_local;
+
+	for (unsigned int i = 0; i < cfg->n_lists && !stopping(); i++)
+		list_refresh(cfg, i, initial);
+	if (stopping())
+		return 0;
+	/* Unchanged lists (the usual refresh) keep the compiled filter: no rebuild. */
+	if (!initial && cur != NULL && cur->filter != NULL && !lists_changed(cfg)) {
+		f = NULL;
+		frc = -EALREADY;
+	} else {
+		f = filter_build(cfg, &frc);
+	}
+	lz = local_build(cfg, initial, &lrc, &keep_local);
+	if (initial && (frc < 0 || (lrc < 0 && !keep_local))) {
+		/* At start every failure is the configuration's: refuse to run with half of it. */
+		hd_filter_free(f);
+		hd_localzone_free(lz);
+		return frc < 0 ? frc : lrc;
+	}
+	next = calloc(1, sizeof(*next));
+	if (next == NULL) {
+		hd_filter_free(f);
+		hd_localzone_free(lz);
+		return -ENOMEM;
+	}
+	next->filter = frc < 0 && cur != NULL ? cur->filter : f;
+	next->local = (lrc < 0 || keep_local) && cur != NULL ? cur->local : lz;
+	next->generation = pol.generation + 1;
+	pthread_mutex_lock(&pol.lock);
+	pol.generation = next->generation;
+	pol.filter_memory = next->filter != NULL ? hd_filter_memory(next->filter) : 0;
+	pol.n_records = next->local != NULL ? hd_localzone_n_records(next->local) : 0;
+	pol.n_zones = next->local != NULL ? hd_localzone_n_zones(next->local) : 0;
+	pol.built_at = (int64_t)time(NULL);
+	pthread_mutex_unlock(&pol.lock);
+	/* Nothing to apply: the workers keep the path without a policy. */
+	if (next->filter == NULL && next->local == NULL) {
+		free(next);
+		next = NULL;
+	}
+	publish(next);
+	APP_LOG(INFO, "policy %" PRIu64 " published in %" PRIu64 " ms: %u list(s), %zu bytes "
+		"of filter, %u local record(s), %u zone(s)", pol.generation, hd_clock_ms() - t0,
+		cfg->n_lists, pol.filter_memory, pol.n_records, pol.n_zones);
+	return 0;
+}
+
+/* --- the control thread ----------------------------------------------------- */
+
+static void
+deadline_in(struct timespec *ts, uint32_t seconds)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += seconds;
+}
+
+static void *
+control_main(void *arg)
+{
+	const struct hd_config *cfg = &pol.app->cfg;
+	struct timespec next;
+	int due;
+
+	RTE_SET_USED(arg);
+	deadline_in(&next, pol.soon ? 0 : cfg->list_refresh);
+	pthread_mutex_lock(&pol.lock);
+	while (!pol.stop) {
+		due = (pol.soon || cfg->list_refresh > 0) && !pol.reload;
+		if (due) {
+			if (pthread_cond_timedwait(&pol.wake, &pol.lock, &next) != ETIMEDOUT &&
+			    !pol.reload)
+				continue;
+		} else if (!pol.reload) {
+			pthread_cond_wait(&pol.wake, &pol.lock);
+			continue;
+		}
+		if (pol.stop)
+			break;
+		pol.reload = 0;
+		pol.soon = 0;
+		pol.building = 1;
+		pthread_mutex_unlock(&pol.lock);
+		(void)rebuild(0);
+		pthread_mutex_lock(&pol.lock);
+		pol.building = 0;
+		deadline_in(&next, cfg->list_refresh);
+	}
+	pthread_mutex_unlock(&pol.lock);
+	return NULL;
+}
+
+int
+hd_policy_init(struct hd_app *app)
+{
+	unsigned int readers = app->n_workers + 1;
+	size_t sz = rte_rcu_qsbr_get_memsize(readers);
+	pthread_condattr_t ca;
+	int rc;
+
+	pol.app = app;
+	app->policy_qsv = rte_zmalloc("hd_policy_qsv", sz, RTE_CACHE_LINE_SIZE);
+	if (app->policy_qsv == NULL || rte_rcu_qsbr_init(app->policy_qsv, readers) != 0) {
+		APP_LOG(ERR, "cannot create the policy RCU variable for %u readers", readers);
+		return -ENOMEM;
+	}
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&pol.wake, &ca);
+	pthread_condattr_destroy(&ca);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		APP_LOG(ERR, "cannot initialise libcurl");
+		return -ENOMEM;
+	}
+	pol.curl_ready = 1;
+	for (unsigned int w = 0; w < app->n_workers; w++)
+		for (unsigned int p = 0; p < HD_APP_PORTS_MAX; p++)
+			app->workers[w].ctx[p].filter_hits = app->workers[w].filter_hits;
+	rc = rebuild(1);
+	if (rc < 0)
+		APP_LOG(ERR, "cannot build the blocklists and local data: %s", strerror(-rc));
+	return rc;
+}
+
+int
+hd_policy_start(struct hd_app *app)
+{
+	int rc;
+
+	/* Nothing to reload: /heimdall/reload still answers, and rebuilds nothing. */
+	if (app->cfg.n_lists == 0 && app->cfg.n_zone_files == 0)
+		return 0;
+	rc = rte_ctrl_thread_create(&pol.thread, "hd-policy", NULL, control_main, NULL);
+	if (rc != 0) {
+		APP_LOG(ERR, "cannot start the list reload thread: %s", strerror(rc));
+		return -rc;
+	}
+	pol.thread_started = 1;
+	return 0;
+}
+
+void
+hd_policy_fini(struct hd_app *app)
+{
+	if (pol.thread_started) {
+		pthread_mutex_lock(&pol.lock);
+		__atomic_store_n(&pol.stop, 1, __ATOMIC_RELAXED);
+		pthread_cond_signal(&pol.wake);
+		pthread_mutex_unlock(&pol.lock);
+		pthread_join(pol.thread, NULL);
+		pol.thread_started = 0;
+	}
+	/* The readers are stopped: no grace period to wait for. */
+	policy_free_unshared(hd_policy_published, NULL);
+	hd_policy_published = NULL;
+	for (unsigned int i = 0; i < HD_CONFIG_LISTS_MAX; i++) {
+		free(pol.lists[i].text);
+		pol.lists[i].text = NULL;
+	}
+	if (pol.curl_ready)
+		curl_global_cleanup();
+	pol.curl_ready = 0;
+	rte_free(app->policy_qsv);
+	app->policy_qsv = NULL;
+	pthread_mutex_lock(&pol.lock);
+	pol.app = NULL;
+	pthread_mutex_unlock(&pol.lock);
+}
+
+/* --- DNS over TCP ---------------------------------------------------------------- */
+
+int
+hd_policy_tcp_hook(void *arg, const struct sockaddr_storage *client,
+		   const struct hd_dns_query *q, uint8_t *msg, size_t reply_len, size_t cap)
+{
+	const struct hd_fastpath_policy *p = hd_policy_current();
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+	const uint8_t *addr;
+	int v6 = 0;
+
+	RTE_SET_USED(arg);
+	if (p == NULL)
+		return 0;
+	if (client->ss_family == AF_INET) {
+		addr = (const uint8_t *)&((const struct sockaddr_in *)client)->sin_addr;
+	} else if (client->ss_family == AF_INET6) {
+		addr = (const uint8_t *)&((const struct sockaddr_in6 *)client)->sin6_addr;
+		v6 = 1;
+		/* Groups are written with IPv4 subnets for IPv4 clients. */
+		if (memcmp(addr, mapped, sizeof(mapped)) == 0) {
+			addr += sizeof(mapped);
+			v6 = 0;
+		}
+	} else {
+		return 0;
+	}
+	return hd_fastpath_policy_apply(p, slow_hits, hd_stats_self(), addr, v6, q, msg,
+					reply_len, cap, TCP_LIMIT);
+}
+
+/* --- telemetry ------------------------------------------------------------------- */
+
+static uint64_t
+hits_of(unsigned int i)
+{
+	const struct hd_app *app = pol.app;
+	uint64_t sum = __atomic_load_n(&slow_hits[i], __ATOMIC_RELAXED);
+
+	for (unsigned int w = 0; app != NULL && app->workers != NULL && w < app->n_workers; w++)
+		sum += __atomic_load_n(&app->workers[w].filter_hits[i], __ATOMIC_RELAXED);
+	return sum;
+}
+
+/*
+ * DPDK 22.11 accepts only [A-Za-z0-9_/] in dict keys, and list and group
+ * names may hold '.' and '-': those become '_' in the key, and the entry
+ * carries the real name in "name".
+ */
+static void
+tel_key(const char *name, char *key, size_t cap)
+{
+	size_t i;
+
+	for (i = 0; name[i] != '\0' && i + 1 < cap; i++) {
+		char ch = name[i];
+
+		key[i] = (isalnum((unsigned char)ch) || ch == '_' || ch == '/') ? ch : '_';
+	}
+	key[i] = '\0';
+}
+
+/* Called with pol.lock held. */
+static struct rte_tel_data *
+list_dict(const struct hd_config_list *l, unsigned int i, int with_errors)
+{
+	const struct list_state *ls = &pol.lists[i];
+	struct rte_tel_data *d = rte_tel_data_alloc(), *errs = rte_tel_data_alloc();
+	const char *syn = hd_filter_syntax_name(ls->rep.syntax);
+
+	if (d == NULL || errs == NULL) {
+		rte_tel_data_free(d);
+		rte_tel_data_free(errs);
+		return NULL;
+	}
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "name", l->name);
+	rte_tel_data_add_dict_string(d, "source", l->source);
+	rte_tel_data_add_dict_string(d, "syntax", ls->text != NULL && syn != NULL ? syn :
+				     l->syntax);
+	rte_tel_data_add_dict_u64(d, "allow", (uint64_t)l->allow);
+	if (!l->allow)
+		rte_tel_data_add_dict_string(d, "mode", hd_config_block_mode_name(
+					     l->mode >= 0 ? l->mode : pol.app->cfg.block_mode));
+	rte_tel_data_add_dict_u64(d, "rules", ls->rules);
+	rte_tel_data_add_dict_u64(d, "rejected", ls->rep.rejected);
+	rte_tel_data_add_dict_u64(d, "skipped", ls->rep.skipped);
+	rte_tel_data_add_dict_u64(d, "lines", ls->rep.lines);
+	rte_tel_data_add_dict_u64(d, "hits", hits_of(i));
+	rte_tel_data_add_dict_u64(d, "loaded_at", (uint64_t)ls->loaded_at);
+	rte_tel_data_add_dict_string(d, "last_error", ls->last_error);
+	rte_tel_data_start_array(errs, RTE_TEL_STRING_VAL);
+	for (uint32_t k = 0; with_errors && k < ls->rep.n_errors && k < HD_FILTER_ERRORS_MAX; k++)
+		rte_tel_data_add_array_string(errs, ls->rep.errors[k]);
+	rte_tel_data_add_dict_container(d, "errors", errs, 0);
+	return d;
+}
+
+static struct rte_tel_data *
+group_dict(const struct hd_config_group *g)
+{
+	struct rte_tel_data *d = rte_tel_data_alloc(), *c = rte_tel_data_alloc();
+	struct rte_tel_data *l = rte_tel_data_alloc();
+	const struct hd_config *cfg = &pol.app->cfg;
+
+	if (d == NULL || c == NULL || l == NULL) {
+		rte_tel_data_free(d);
+		rte_tel_data_free(c);
+		rte_tel_data_free(l);
+		return NULL;
+	}
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "name", g->name);
+	rte_tel_data_start_array(c, RTE_TEL_STRING_VAL);
+	for (unsigned int i = 0; i < g->n_subnets; i++)
+		rte_tel_data_add_array_string(c, g->subnets[i]);
+	rte_tel_data_start_array(l, RTE_TEL_STRING_VAL);
+	for (unsigned int i = 0; g->all_lists && i < cfg->n_lists; i++)
+		rte_tel_data_add_array_string(l, cfg->lists[i].name);
+	for (unsigned int i = 0; !g->all_lists && i < g->n_lists; i++)
+		rte_tel_data_add_array_string(l, g->lists[i]);
+	rte_tel_data_add_dict_container(d, "clients", c, 0);
+	rte_tel_data_add_dict_container(d, "lists", l, 0);
+	return d;
+}
+
+/* /heimdall/filter[,NAME]: every list (or the one named), the groups, the generation. */
+static int
+handle_filter(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
+{
+	struct rte_tel_data *lists = rte_tel_data_alloc(), *groups = rte_tel_data_alloc();
+	char key[HD_CONFIG_NAME_LEN];
+	const struct hd_config *cfg;
+	int rc = 0;
+
+	if (lists == NULL || groups == NULL) {
+		rte_tel_data_free(lists);
+		rte_tel_data_free(groups);
+		return -ENOMEM;
+	}
+	rte_tel_data_start_dict(d);
+	rte_tel_data_start_dict(lists);
+	rte_tel_data_start_dict(groups);
+	pthread_mutex_lock(&pol.lock);
+	if (pol.app == NULL) {
+		pthread_mutex_unlock(&pol.lock);
+		rte_tel_data_free(lists);
+		rte_tel_data_free(groups);
+		return -ENODEV;
+	}
+	cfg = &pol.app->cfg;
+	for (unsigned int i = 0; i < cfg->n_lists && rc == 0; i++) {
+		struct rte_tel_data *one;
+
+		tel_key(cfg->lists[i].name, key, sizeof(key));
+		if (params != NULL && params[0] != '\0' && strcmp(params, cfg->lists[i].name) != 0 &&
+		    strcmp(params, key) != 0)
+			continue;
+		/* The reply holds 16 KiB: with many lists, bad lines only for one asked by name. */
+		one = list_dict(&cfg->lists[i], i, cfg->n_lists <= TEL_ERRORS_LISTS ||
+				(params != NULL && params[0] != '\0'));
+		if (one == NULL) {
+			rc = -ENOMEM;
+			break;
+		}
+		tel_key(cfg->lists[i].name, key, sizeof(key));
+		if (rte_tel_data_add_dict_container(lists, key, one, 0) != 0)
+			rte_tel_data_free(one);
+	}
+	for (unsigned int g = 0; g < cfg->n_groups && rc == 0; g++) {
+		struct rte_tel_data *one = group_dict(&cfg->groups[g]);
+
+		if (one == NULL) {
+			rc = -ENOMEM;
+			break;
+		}
+		tel_key(cfg->groups[g].name, key, sizeof(key));
+		if (rte_tel_data_add_dict_container(groups, key, one, 0) != 0)
+			rte_tel_data_free(one);
+	}
+	rte_tel_data_add_dict_u64(d, "generation", pol.generation);
+	rte_tel_data_add_dict_u64(d, "memory", pol.filter_memory);
+	rte_tel_data_add_dict_string(d, "block_mode", hd_config_block_mode_name(cfg->block_mode));
+	rte_tel_data_add_dict_u64(d, "block_ttl", cfg->block_ttl);
+	rte_tel_data_add_dict_u64(d, "list_refresh", cfg->list_refresh);
+	rte_tel_data_add_dict_u64(d, "reloading", (uint64_t)pol.building);
+	pthread_mutex_unlock(&pol.lock);
+	if (rc < 0) {
+		rte_tel_data_free(lists);
+		rte_tel_data_free(groups);
+		return rc;
+	}
+	rte_tel_data_add_dict_container(d, "lists", lists, 0);
+	rte_tel_data_add_dict_container(d, "groups", groups, 0);
+	return 0;
+}
+
+static int
+handle_records(const char *cmd __rte_unused, const char *params __rte_unused,
+	       struct rte_tel_data *d)
+{
+	struct rte_tel_data *files = rte_tel_data_alloc();
+	const struct hd_config *cfg;
+	int rc = 0;
+
+	if (files == NULL)
+		return -ENOMEM;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_start_dict(files);
+	pthread_mutex_lock(&pol.lock);
+	if (pol.app == NULL) {
+		pthread_mutex_unlock(&pol.lock);
+		rte_tel_data_free(files);
+		return -ENODEV;
+	}
+	cfg = &pol.app->cfg;
+	rte_tel_data_add_dict_u64(d, "records", pol.n_records);
+	rte_tel_data_add_dict_u64(d, "zones", pol.n_zones);
+	rte_tel_data_add_dict_u64(d, "generation", pol.generation);
+	rte_tel_data_add_dict_u64(d, "config_records", cfg->n_records);
+	/* Paths cannot be telemetry keys: one entry per zone file, by rank. */
+	for (unsigned int i = 0; i < cfg->n_zone_files && rc == 0; i++) {
+		struct rte_tel_data *one = rte_tel_data_alloc();
+		char key[16];
+
+		if (one == NULL) {
+			rc = -ENOMEM;
+			break;
+		}
+		rte_tel_data_start_dict(one);
+		rte_tel_data_add_dict_string(one, "path", cfg->zone_files[i].path);
+		rte_tel_data_add_dict_u64(one, "loaded_at", (uint64_t)pol.zones[i].loaded_at);
+		rte_tel_data_add_dict_string(one, "last_error", pol.zones[i].last_error);
+		snprintf(key, sizeof(key), "%u", i);
+		rte_tel_data_add_dict_container(files, key, one, 0);
+	}
+	pthread_mutex_unlock(&pol.lock);
+	if (rc < 0) {
+		rte_tel_data_free(files);
+		return rc;
+	}
+	rte_tel_data_add_dict_container(d, "zone_files", files, 0);
+	return 0;
+}
+
+static int
+handle_reload(const char *cmd __rte_unused, const char *params __rte_unused,
+	      struct rte_tel_data *d)
+{
+	uint64_t gen;
+	int started;
+
+	pthread_mutex_lock(&pol.lock);
+	started = pol.thread_started;
+	if (started) {
+		pol.reload = 1;
+		pthread_cond_signal(&pol.wake);
+	}
+	gen = pol.generation;
+	pthread_mutex_unlock(&pol.lock);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "reload", started ? "started" :
+				     "nothing to reload (no lists or zone files)");
+	rte_tel_data_add_dict_u64(d, "generation", gen);
+	return 0;
+}
+
+void
+hd_policy_telemetry_register(void)
+{
+	/* DPDK refuses help texts of 128 characters or more: keep them short. */
+	static const struct {
+		const char *cmd;
+		telemetry_cb fn;
+		const char *help;
+	} cmds[] = {
+		{ "/heimdall/filter", handle_filter,
+		  "Lists by name ('.', '-' shown as '_'): rules, rejected, hits, errors...; groups. Param: a list name." },
+		{ "/heimdall/records", handle_records,
+		  "Local records and zones, zone file states, generation. No parameters." },
+		{ "/heimdall/reload", handle_reload,
+		  "Reload every list and zone file now; returns the generation in use. No parameters." },
+	};
+
+	for (unsigned int i = 0; i < RTE_DIM(cmds); i++)
+		if (rte_telemetry_register_cmd(cmds[i].cmd, cmds[i].fn, cmds[i].help) != 0)
+			APP_LOG(WARNING, "cannot register telemetry command %s", cmds[i].cmd);
+}
