@@ -133,3 +133,26 @@ class StatsWatch:
 @pytest.fixture
 def watch():
     return StatsWatch
+
+
+@pytest.fixture
+def list_server():
+    """An HTTP server on 127.0.0.1 serving a temporary directory (framework/listserver.py)."""
+    from framework.listserver import ListServer
+    s = ListServer()
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="session")
+def second_client(testnet):
+    """The second client address of hd-cli (10.53.0.3, fd53::3), for client groups."""
+    from framework import filtering
+    out = subprocess.run(["ip", "netns", "exec", NETNS, "ip", "-br", "addr", "show", "dev",
+                          filtering.CLI_IF], capture_output=True, text=True).stdout
+    have = set(a.split("/")[0] for a in out.split()[2:])
+    missing = [a for a in (filtering.CLIENT2_V4, filtering.CLIENT2_V6) if a not in have]
+    assert not missing, ("the test network lacks the second client address(es) %s on %s "
+                         "(made by an older scripts/testnet.sh? run scripts/testnet.sh up)"
+                         % (missing, filtering.CLI_IF))
+    return filtering.CLIENT2_V4, filtering.CLIENT2_V6

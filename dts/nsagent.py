@@ -12,10 +12,13 @@ One JSON request per line on stdin, one JSON answer per line on stdout:
   {"op": "udp", "dst": ADDR, "port": 53, "data": HEX, "timeout": S}
       -> {"data": HEX or null, "elapsed": S, "sport": PORT}
      Each request gets a fresh, connected socket (so only the server's reply
-     is read). null: nothing came back before the timeout.
+     is read). null: nothing came back before the timeout. An optional
+     "src": ADDR binds the socket to that address of the namespace first
+     (the second client address of scripts/testnet.sh, for client groups).
+     Absent: the kernel chooses (10.53.0.2 / fd53::2).
   {"op": "tcp", ... same ...}
       -> same; the message is sent with its 2-byte length, one per connection.
-  {"op": "udp_many", "dst", "port", "datas": [HEX, ...], "timeout"}
+  {"op": "udp_many", "dst", "port", "datas": [HEX, ...], "timeout", "src"}
       -> {"replies": [HEX or null, ...]}  (one after the other)
   {"op": "l2", "iface": IF, "frames": [HEX, ...]}
       -> {"sent": N}   raw Ethernet frames, nothing fixed up by the kernel
@@ -43,9 +46,15 @@ def _recv_exact(sock, n):
     return buf
 
 
-def udp(dst, port, data, timeout):
+def _bind(s, src):
+    if src:
+        s.bind((src, 0))
+
+
+def udp(dst, port, data, timeout, src=None):
     s = socket.socket(_family(dst), socket.SOCK_DGRAM)
     try:
+        _bind(s, src)
         s.connect((dst, port))
         sport = s.getsockname()[1]
         start = time.monotonic()
@@ -68,9 +77,12 @@ def udp(dst, port, data, timeout):
         s.close()
 
 
-def tcp(dst, port, data, timeout):
+def tcp(dst, port, data, timeout, src=None):
     s = socket.socket(_family(dst), socket.SOCK_STREAM)
     s.settimeout(timeout)
+    # Outside the try: a source address the namespace lacks is the test
+    # bed's fault and must say so, not look like "no reply".
+    _bind(s, src)
     start = time.monotonic()
     try:
         s.connect((dst, port))
@@ -106,14 +118,15 @@ def handle(req):
     if op in ("udp", "tcp"):
         fn = udp if op == "udp" else tcp
         reply, elapsed, sport = fn(req["dst"], req.get("port", 53),
-                                   bytes.fromhex(req["data"]), req.get("timeout", 2.0))
+                                   bytes.fromhex(req["data"]), req.get("timeout", 2.0),
+                                   req.get("src"))
         return {"data": reply.hex() if reply is not None else None,
                 "elapsed": elapsed, "sport": sport}
     if op == "udp_many":
         out = []
         for d in req["datas"]:
             reply, _, _ = udp(req["dst"], req.get("port", 53), bytes.fromhex(d),
-                              req.get("timeout", 2.0))
+                              req.get("timeout", 2.0), req.get("src"))
             out.append(reply.hex() if reply is not None else None)
         return {"replies": out}
     if op == "l2":

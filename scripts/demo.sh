@@ -75,7 +75,7 @@ ask() {
 	echo
 	echo "\$ ip netns exec $HD_NS kdig $*"
 	ip netns exec "$HD_NS" kdig +timeout=3 +retry=0 "$@" | grep -Ev '^;; (Received|Time|From)|^$' || true
-	stats queries upstream_queries cache_hits cache_misses
+	stats queries upstream_queries cache_hits cache_misses local_answers blocked
 }
 
 hd_log "1/6 packages"
@@ -98,8 +98,10 @@ trap 'stop_all' EXIT
 hd_log "6/6 heimdall"
 mkdir -p "$HD_RUN_DIR"
 cmd=("$bin" -l 0-1 --no-pci --vdev=net_af_xdp0,iface=$HD_SRV_IF --
-	--listen 10.53.0.1 --listen fd53::1 --upstream 127.0.0.1:$HD_UPSTREAM_PORT)
-echo "\$ ${cmd[*]} &"
+	--listen 10.53.0.1 --listen fd53::1 --upstream 127.0.0.1:$HD_UPSTREAM_PORT
+	--record "nas.lab.home.arpa A 192.168.1.10" --local-zone lab.home.arpa
+	--blocklist etc/blocklists/demo.hosts)
+printf '$ '; printf '%q ' "${cmd[@]}"; echo '&'
 "${cmd[@]}" >"$log" 2>&1 </dev/null &
 echo $! >"$pidfile"
 
@@ -122,6 +124,9 @@ ask @10.53.0.1 www.heimdall.test A          # the same, from the cache
 ask @fd53::1 www.heimdall.test AAAA
 ask @fd53::1 www.heimdall.test AAAA
 ask @10.53.0.1 a.heimdall.test A            # a CNAME chain
+ask @10.53.0.1 nas.lab.home.arpa A          # a local record, never forwarded
+ask @10.53.0.1 -x 192.168.1.10              # its automatic PTR
+ask @10.53.0.1 doubleclick.net A            # blocked by etc/blocklists/demo.hosts
 
 cat <<EOF
 

@@ -5,7 +5,8 @@
 #
 #   root namespace                      namespace hd-cli
 #   hd-srv  (no address; heimdall  <->  hd-cli   10.53.0.2/24  fd53::2/64
-#            adds 10.53.0.1, fd53::1 in af_xdp mode)
+#            adds 10.53.0.1, fd53::1             10.53.0.3/24  fd53::3/64
+#            in af_xdp mode)                     (.3: a second client, for groups)
 #   hd-srv2 (no address at all:    <->  hd-cli2  10.54.0.2/24  fd54::2/64
 #            af_packet mode, heimdall answers ARP/NDP itself)
 #
@@ -55,6 +56,12 @@ up() {
 	ns ip link set dev lo up
 
 	pair "$HD_SRV_IF" "$HD_CLI_IF" 10.53.0.2/24 fd53::2/64
+	# A second client address on the same link, used only when a test binds
+	# to it (client groups). IPv4: a secondary address is never the kernel's
+	# source choice. IPv6: preferred_lft 0 (deprecated) keeps fd53::2 the
+	# default source, so tests that do not bind still come from .2.
+	ns ip addr add 10.53.0.3/24 dev "$HD_CLI_IF"
+	ns ip addr add fd53::3/64 dev "$HD_CLI_IF" nodad preferred_lft 0
 	pair "$HD_SRV_IF2" "$HD_CLI_IF2" 10.54.0.2/24 fd54::2/64
 	status
 }

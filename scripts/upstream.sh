@@ -54,6 +54,7 @@ zone:
   - domain: heimdall.test.
   - domain: neg.test.
   - domain: 2.0.192.in-addr.arpa.
+  - domain: adtracker.test.
 CONF
 }
 

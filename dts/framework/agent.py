@@ -39,22 +39,30 @@ class NsAgent:
         return ans
 
     # -- raw bytes ---------------------------------------------------------
-    def send_udp(self, dst, data, port=53, timeout=2.0):
+    @staticmethod
+    def _src(req, src):
+        # src: a source address of the namespace to send from (client groups);
+        # None lets the kernel choose, as before.
+        if src is not None:
+            req["src"] = src
+        return req
+
+    def send_udp(self, dst, data, port=53, timeout=2.0, src=None):
         """Send one datagram; return (reply bytes or None, elapsed s, source port)."""
-        a = self.call({"op": "udp", "dst": dst, "port": port, "data": data.hex(),
-                       "timeout": timeout})
+        a = self.call(self._src({"op": "udp", "dst": dst, "port": port, "data": data.hex(),
+                                 "timeout": timeout}, src))
         return (bytes.fromhex(a["data"]) if a["data"] is not None else None,
                 a["elapsed"], a["sport"])
 
-    def send_tcp(self, dst, data, port=53, timeout=3.0):
-        a = self.call({"op": "tcp", "dst": dst, "port": port, "data": data.hex(),
-                       "timeout": timeout})
+    def send_tcp(self, dst, data, port=53, timeout=3.0, src=None):
+        a = self.call(self._src({"op": "tcp", "dst": dst, "port": port, "data": data.hex(),
+                                 "timeout": timeout}, src))
         return (bytes.fromhex(a["data"]) if a["data"] is not None else None,
                 a["elapsed"], a["sport"])
 
-    def send_udp_many(self, dst, datas, port=53, timeout=2.0):
-        a = self.call({"op": "udp_many", "dst": dst, "port": port,
-                       "datas": [d.hex() for d in datas], "timeout": timeout})
+    def send_udp_many(self, dst, datas, port=53, timeout=2.0, src=None):
+        a = self.call(self._src({"op": "udp_many", "dst": dst, "port": port,
+                                 "datas": [d.hex() for d in datas], "timeout": timeout}, src))
         return [bytes.fromhex(r) if r is not None else None for r in a["replies"]]
 
     def send_frames(self, iface, frames):
@@ -62,13 +70,13 @@ class NsAgent:
                           "frames": [bytes(f).hex() for f in frames]})["sent"]
 
     # -- DNS -----------------------------------------------------------------
-    def query(self, dst, msg, tcp=False, timeout=None):
+    def query(self, dst, msg, tcp=False, timeout=None, src=None):
         """Send a dns.message; return (parsed reply or None, reply wire or None)."""
         wire = msg.to_wire() if isinstance(msg, dns.message.Message) else msg
         if tcp:
-            data, _, _ = self.send_tcp(dst, wire, timeout=timeout or 3.0)
+            data, _, _ = self.send_tcp(dst, wire, timeout=timeout or 3.0, src=src)
         else:
-            data, _, _ = self.send_udp(dst, wire, timeout=timeout or 2.0)
+            data, _, _ = self.send_udp(dst, wire, timeout=timeout or 2.0, src=src)
         if data is None:
             return None, None
         return dns.message.from_wire(data, ignore_trailing=False), data
