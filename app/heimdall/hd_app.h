@@ -47,6 +47,13 @@ struct hd_worker {
 	unsigned int lcore_id;
 	struct rte_ring *miss_ring;	/**< worker -> slow path (SP/SC) */
 	struct rte_ring *reply_ring;	/**< slow path -> worker (SP/SC) */
+	/**
+	 * worker -> slow path (SP/SC): struct hd_dns_query objects from
+	 * hd_app.refresh_pool for stale answers and prefetches. The slow path
+	 * resolves each with client HD_APP_REFRESH (no reply, the answer only
+	 * refills the cache) and puts the object back into the pool.
+	 */
+	struct rte_ring *refresh_ring;
 	struct hd_fastpath_ctx ctx[HD_APP_PORTS_MAX]; /**< per port: conf differs by MAC */
 	/** Per-list filter hits of this worker (every port's ctx points here). */
 	uint64_t filter_hits[HD_FILTER_LISTS_MAX] __rte_cache_aligned;
@@ -74,6 +81,7 @@ struct hd_app {
 	/** Readers of the published policy: workers 0..n-1, the slow path as n. */
 	struct rte_rcu_qsbr *policy_qsv;
 	struct hd_cache *cache;
+	struct rte_mempool *refresh_pool; /**< struct hd_dns_query objects (see refresh_ring) */
 	struct hd_upstream *upstream;
 	struct hd_app_upstream_snap up_snap[HD_UPSTREAM_MAX];
 
@@ -82,6 +90,9 @@ struct hd_app {
 };
 
 extern struct hd_app hd_app;
+
+/** The "client" of a refresh request: nobody is waiting for a reply. */
+#define HD_APP_REFRESH ((void *)&hd_app.refresh_pool)
 
 /* params.c */
 /**

@@ -95,6 +95,41 @@ struct hd_config_dname {
 	char where[HD_CONFIG_WHERE_LEN];
 };
 
+/* Resolver quality (issue 4). */
+#define HD_CONFIG_FORWARDS_MAX		32
+#define HD_CONFIG_FORWARD_SERVERS_MAX	4
+
+/** How the slow path picks among the default upstreams. */
+enum hd_config_strategy {
+	HD_CONFIG_STRATEGY_STRICT = 0,	/**< in the order given; the next only on failure */
+	HD_CONFIG_STRATEGY_ROUND_ROBIN,
+	HD_CONFIG_STRATEGY_FASTEST,	/**< lowest smoothed RTT, occasional probes of the others */
+	HD_CONFIG_STRATEGY_PARALLEL,	/**< race the best two, first valid answer wins */
+};
+
+/**
+ * One upstream server: "IP", "IP:port", "[IPv6]:port", or DNS over TLS as
+ * "tls://IP[:port][#tls-name]" (port 853 by default; without #name the
+ * certificate is checked against the address).
+ */
+struct hd_config_server {
+	struct sockaddr_storage addr;
+	int tls;				/**< DNS over TLS (RFC 7858) */
+	char tls_name[HD_CONFIG_DNAME_LEN];	/**< name the certificate must hold ("" = the IP) */
+};
+
+/**
+ * Conditional forwarding: names at or below @c domain go to @c servers
+ * instead of the default upstreams; the longest matching domain wins.
+ * Flag/YAML string form: "DOMAIN=SERVER[,SERVER...]" (SERVER as above).
+ */
+struct hd_config_forward {
+	char domain[HD_CONFIG_DNAME_LEN];	/**< presentation form, no trailing dot */
+	struct hd_config_server servers[HD_CONFIG_FORWARD_SERVERS_MAX];
+	unsigned int n_servers;
+	char where[HD_CONFIG_WHERE_LEN];
+};
+
 struct hd_config {
 	struct hd_config_addr listen[HD_CONFIG_LISTEN_MAX];
 	unsigned int n_listen;
@@ -139,6 +174,20 @@ struct hd_config {
 	struct hd_config_dname local_zones[HD_CONFIG_LOCAL_ZONES_MAX];
 	unsigned int n_local_zones;
 	int local_ptr;			/**< PTR records for local A/AAAA (1) */
+
+	/* Resolver quality (issue 4) */
+	/** TLS and name of upstream[i] (upstream[] keeps the address, as before). */
+	struct hd_config_server upstream_server[HD_CONFIG_UPSTREAM_MAX];
+	int upstream_strategy;		/**< enum hd_config_strategy (fastest) */
+	char tls_ca_file[HD_CONFIG_SOURCE_LEN]; /**< CA bundle for DoT ("" = the system's) */
+	struct hd_config_forward forwards[HD_CONFIG_FORWARDS_MAX]; /**< forward-zone */
+	unsigned int n_forwards;
+	int serve_stale;		/**< RFC 8767 (1) */
+	uint32_t stale_ttl;		/**< TTL of stale answers (30) */
+	uint32_t stale_window;		/**< seconds past expiry an entry may be served (86400) */
+	int prefetch;			/**< refresh popular entries before they expire (1) */
+	char cache_file[HD_CONFIG_SOURCE_LEN]; /**< persistence file ("" = off) */
+	uint32_t cache_save_interval;	/**< seconds between periodic saves; 0: only at exit (0) */
 };
 
 /** Fill @p c with the built-in defaults (which listen nowhere). */

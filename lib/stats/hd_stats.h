@@ -27,6 +27,10 @@
 	X(blocked,           "queries answered with a block response (lists and CNAME cloaking)") \
 	X(cname_blocked,     "upstream answers blocked because their CNAME chain reached a blocked name") \
 	X(local_answers,     "queries answered from local records and zones") \
+	X(stale_answers,     "answers served stale (RFC 8767) while refreshing or with every upstream down") \
+	X(prefetches,        "refreshes asked for entries near expiry or served stale") \
+	X(dedup_joined,      "queries that joined an identical outstanding upstream question") \
+	X(refresh_dropped,   "refresh requests dropped because the refresh ring was full") \
 	X(upstream_queries,  "queries sent to an upstream") \
 	X(upstream_replies,  "valid upstream replies accepted") \
 	X(upstream_timeouts, "upstream attempts that timed out") \
