@@ -41,6 +41,14 @@ hd_config_defaults(struct hd_config *c)
 	c->list_refresh = 86400;
 	snprintf(c->list_dir, sizeof(c->list_dir), "/var/lib/heimdall/lists");
 	c->local_ptr = 1;
+	c->upstream_strategy = HD_CONFIG_STRATEGY_FASTEST;
+	c->tls_ca_file[0] = '\0';
+	c->serve_stale = 1;
+	c->stale_ttl = 30;
+	c->stale_window = 86400;
+	c->prefetch = 1;
+	c->cache_file[0] = '\0';
+	c->cache_save_interval = 0;
 }
 
 /*
@@ -84,6 +92,26 @@ upstream_is_self(const struct hd_config *c, const struct sockaddr_storage *ss,
 	return 0;
 }
 
+static int
+validate_forwards(const struct hd_config *c, char *err, size_t errlen)
+{
+	char self[INET6_ADDRSTRLEN + 16];
+
+	for (unsigned int i = 0; i < c->n_forwards; i++) {
+		const struct hd_config_forward *f = &c->forwards[i];
+
+		for (unsigned int j = 0; j < f->n_servers; j++) {
+			if (!upstream_is_self(c, &f->servers[j].addr, self, sizeof(self)))
+				continue;
+			cfg_err(err, errlen, "%s: forward-zone %s: server %s is one of heimdall's "
+				"own listen addresses: queries would loop", f->where, f->domain,
+				self);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 int
 hd_config_validate(const struct hd_config *c, char *err, size_t errlen)
 {
@@ -116,6 +144,14 @@ hd_config_validate(const struct hd_config *c, char *err, size_t errlen)
 				"addresses: queries would loop", self);
 			return -EINVAL;
 		}
+	}
+	if (validate_forwards(c, err, errlen) < 0)
+		return -EINVAL;
+	/* Saving periodically with nowhere to save is a setting that silently does nothing. */
+	if (c->cache_save_interval != 0 && c->cache_file[0] == '\0') {
+		cfg_err(err, errlen, "cache-save-interval (%u s) needs cache-file: there is no "
+			"file to save the cache to", c->cache_save_interval);
+		return -EINVAL;
 	}
 	return cfg_validate_lists(c, err, errlen);
 }

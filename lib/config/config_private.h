@@ -7,6 +7,7 @@
  * and the whole-config checks (config.c). Never installed.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +43,33 @@ void cfg_value_err(char *err, size_t errlen, const char *where, const char *key,
 		   const char *value, const char *fmt, ...)
 	__attribute__((format(printf, 6, 7)));
 
+#define CFG_BOOL_EXPECTED "is not a boolean (expected true/false, yes/no, on/off or 1/0)"
+
+/** @return 1 or 0 for a boolean's spellings (true/yes/on/1, false/no/off/0), else -1. */
+int cfg_parse_bool(const char *value);
+
+/** An IPv4 or IPv6 address in text form. @return 0 or -EINVAL. */
+int cfg_parse_ip(const char *s, int *family, uint8_t addr[16]);
+
+/** Not unspecified, multicast, IPv4 class E/broadcast or IPv4-mapped IPv6. */
+bool cfg_usable_unicast(int family, const uint8_t *a);
+
+/* servers.c: upstreams, their strategy, and forward zones. */
+int cfg_set_upstream(struct hd_config *c, const char *key, const char *value,
+		     const char *where, char *err, size_t errlen);
+int cfg_set_strategy(struct hd_config *c, const char *key, const char *value,
+		     const char *where, char *err, size_t errlen);
+int cfg_set_forward(struct hd_config *c, const char *key, const char *value,
+		    const char *where, char *err, size_t errlen);
+/** upstream given as a YAML mapping {address, port, tls, tls-name}. */
+int cfg_set_upstream_item(struct hd_config *c, const char *key, const char *const *fields,
+			  const char *const *values, const char *const *fwhere, unsigned int n,
+			  const char *where, char *err, size_t errlen);
+/** forward-zone given as a YAML mapping {domain, servers}. */
+int cfg_set_forward_item(struct hd_config *c, const char *key, const char *const *fields,
+			 const char *const *values, const char *const *fwhere, unsigned int n,
+			 const char *where, char *err, size_t errlen);
+
 /* lists.c: blocking and local data settings. */
 int cfg_set_list(struct hd_config *c, int allow, const char *key, const char *value,
 		 const char *where, char *err, size_t errlen);
@@ -57,6 +85,14 @@ int cfg_set_block_mode(struct hd_config *c, const char *key, const char *value,
 		       const char *where, char *err, size_t errlen);
 int cfg_set_duration(uint32_t *out, uint32_t max, const char *key, const char *value,
 		     const char *where, char *err, size_t errlen);
+/** A domain name in presentation form (labels of 1..63, at most 253 in all). */
+bool cfg_dname_ok(const char *s, size_t len);
+/** @return the index of field @p name of a mapping item, or -1. */
+int cfg_field_index(const char *const *fields, unsigned int n, const char *name);
+/** Where field @p i of an item came from: its own line, else the item's. */
+const char *cfg_field_where(const char *const *fwhere, unsigned int i, const char *where);
+/** Copy @p where (or @p key when there is none) into a HD_CONFIG_WHERE_LEN buffer. */
+void cfg_where_copy(char *dst, const char *where, const char *key);
 /** Drop the block (allow 0) or allow (allow 1) lists. */
 void cfg_clear_lists(struct hd_config *c, int allow);
 /** Cross-setting checks of lists and groups. */

@@ -182,9 +182,10 @@ struct hd_config {
 	char tls_ca_file[HD_CONFIG_SOURCE_LEN]; /**< CA bundle for DoT ("" = the system's) */
 	struct hd_config_forward forwards[HD_CONFIG_FORWARDS_MAX]; /**< forward-zone */
 	unsigned int n_forwards;
-	int serve_stale;		/**< RFC 8767 (1) */
+	int serve_stale;		/**< RFC 8767 (1); off too when stale_window is 0 */
 	uint32_t stale_ttl;		/**< TTL of stale answers (30) */
-	uint32_t stale_window;		/**< seconds past expiry an entry may be served (86400) */
+	uint32_t stale_window;		/**< seconds past expiry an entry may be served (86400);
+					 *   0: no stale answers, whatever serve_stale says */
 	int prefetch;			/**< refresh popular entries before they expire (1) */
 	char cache_file[HD_CONFIG_SOURCE_LEN]; /**< persistence file ("" = off) */
 	uint32_t cache_save_interval;	/**< seconds between periodic saves; 0: only at exit (0) */
@@ -221,8 +222,9 @@ int hd_config_load_string(struct hd_config *c, const char *yaml, const char *nam
 
 /**
  * Apply one item of a list setting given as a YAML mapping: blocklist and
- * allowlist ({name, source, syntax, mode, ttl, ipv4, ipv6}) and group
- * ({name, clients, lists}). A field that is a YAML list arrives joined with
+ * allowlist ({name, source, syntax, mode, ttl, ipv4, ipv6}), group
+ * ({name, clients, lists}), upstream ({address, port, tls, tls-name}) and
+ * forward-zone ({domain, servers}). A field that is a YAML list arrives joined with
  * commas ("" for an empty list: a group with `lists: []` bypasses blocking).
  * @p fwhere[i] names the line of field i (may be NULL), @p where the item's.
  * @return 0, or -EINVAL / -ENOENT with @p err filled.
@@ -237,10 +239,14 @@ int hd_config_takes_items(const char *key);
 /** @return the name of a block mode ("nxdomain", ...). */
 const char *hd_config_block_mode_name(int mode);
 
+/** @return the name of an upstream strategy ("strict", "round_robin", ...), or "?". */
+const char *hd_config_strategy_name(int strategy);
+
 /**
  * Check settings that depend on each other (at least one listen address and
  * one upstream, budget >= attempt timeout, min TTL <= max TTL, every list a
- * group names exists).
+ * group names exists, no upstream or forward server is heimdall itself,
+ * cache-save-interval only with a cache-file).
  * @return 0 or -EINVAL with @p err filled.
  */
 int hd_config_validate(const struct hd_config *c, char *err, size_t errlen);

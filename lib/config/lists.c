@@ -233,8 +233,8 @@ name_unique(const struct hd_config *c, char *name)
 	return -EEXIST;
 }
 
-static void
-where_copy(char *dst, const char *where, const char *key)
+void
+cfg_where_copy(char *dst, const char *where, const char *key)
 {
 	if (where != NULL && where[0] != '\0')
 		snprintf(dst, HD_CONFIG_WHERE_LEN, "%s", where);
@@ -267,7 +267,7 @@ list_parse(struct hd_config_list *l, int allow, const char *key, const char *val
 		return rc;
 	snprintf(l->source, sizeof(l->source), "%s", src);
 	l->is_url = is_url(src);
-	where_copy(l->where, where, key);
+	cfg_where_copy(l->where, where, key);
 	return 0;
 }
 
@@ -499,7 +499,7 @@ group_make(struct hd_config *c, const char *key, const char *value, const char *
 			      "%d)", HD_CONFIG_GROUPS_MAX);
 		return -EINVAL;
 	}
-	where_copy(g.where, where, key);
+	cfg_where_copy(g.where, where, key);
 	c->groups[c->n_groups++] = g;
 	return 0;
 }
@@ -564,8 +564,8 @@ cfg_set_group(struct hd_config *c, const char *key, const char *value,
  * backslash escape counts as one), at most 253 characters without the
  * trailing dot. Not a full RFC 1035 check: lib/localzone has the last word.
  */
-static bool
-dname_ok(const char *s, size_t len)
+bool
+cfg_dname_ok(const char *s, size_t len)
 {
 	size_t label = 0, total = 0;
 
@@ -647,7 +647,7 @@ record_shape(const char *s)
 	n = token(s, &pos, &tok);
 	if (n == 0)
 		return "is empty";
-	if (!dname_ok(tok, n))
+	if (!cfg_dname_ok(tok, n))
 		return "does not start with a domain name";
 	n = token(s, &pos, &tok);
 	if (all_digits(tok, n))
@@ -689,7 +689,7 @@ cfg_set_record(struct hd_config *c, const char *key, const char *value,
 	}
 	r = &c->records[c->n_records++];
 	snprintf(r->text, sizeof(r->text), "%s", value);
-	where_copy(r->where, where, key);
+	cfg_where_copy(r->where, where, key);
 	return 0;
 }
 
@@ -716,7 +716,7 @@ cfg_set_zone_file(struct hd_config *c, const char *key, const char *value,
 	}
 	z = &c->zone_files[c->n_zone_files++];
 	snprintf(z->path, sizeof(z->path), "%s", value);
-	where_copy(z->where, where, key);
+	cfg_where_copy(z->where, where, key);
 	return 0;
 }
 
@@ -728,7 +728,7 @@ cfg_set_local_zone(struct hd_config *c, const char *key, const char *value,
 	size_t len = strlen(value);
 	struct hd_config_dname *d;
 
-	if (!dname_ok(value, len) || len >= sizeof(name)) {
+	if (!cfg_dname_ok(value, len) || len >= sizeof(name)) {
 		cfg_value_err(err, errlen, where, key, value, "is not a domain name (expected "
 			      "e.g. lab.home.arpa)");
 		return -EINVAL;
@@ -750,14 +750,14 @@ cfg_set_local_zone(struct hd_config *c, const char *key, const char *value,
 	}
 	d = &c->local_zones[c->n_local_zones++];
 	memcpy(d->name, name, strlen(name) + 1);
-	where_copy(d->where, where, key);
+	cfg_where_copy(d->where, where, key);
 	return 0;
 }
 
 /* --- items given as YAML mappings -------------------------------------------- */
 
-static int
-field_index(const char *const *fields, unsigned int n, const char *name)
+int
+cfg_field_index(const char *const *fields, unsigned int n, const char *name)
 {
 	for (unsigned int i = 0; i < n; i++)
 		if (strcmp(fields[i], name) == 0)
@@ -774,10 +774,16 @@ word_in(const char *word, const char *const *set, size_t n)
 	return false;
 }
 
+const char *
+cfg_field_where(const char *const *fwhere, unsigned int i, const char *where)
+{
+	return fwhere != NULL && fwhere[i] != NULL ? fwhere[i] : where;
+}
+
 static const char *
 fw(const char *const *fwhere, unsigned int i, const char *where)
 {
-	return fwhere != NULL && fwhere[i] != NULL ? fwhere[i] : where;
+	return cfg_field_where(fwhere, i, where);
 }
 
 /* One field of a blocklist/allowlist item, applied to @p l. */
@@ -854,7 +860,7 @@ set_list_item(struct hd_config *c, int allow, const char *key, const char *const
 {
 	static const char *const known[] = { "name", "source", "syntax", "mode", "ttl",
 					     "ipv4", "ipv6" };
-	int is = field_index(fields, n, "source"), in = field_index(fields, n, "name");
+	int is = cfg_field_index(fields, n, "source"), in = cfg_field_index(fields, n, "name");
 	char spec[HD_CONFIG_NAME_LEN + HD_CONFIG_SOURCE_LEN + 2];
 	struct hd_config_list l;
 	int rc;
@@ -887,7 +893,7 @@ set_list_item(struct hd_config *c, int allow, const char *key, const char *const
 		snprintf(l.source, sizeof(l.source), "%s", values[is]);
 		l.is_url = is_url(l.source);
 	}
-	where_copy(l.where, where, key);
+	cfg_where_copy(l.where, where, key);
 	for (unsigned int i = 0; i < n; i++) {
 		rc = list_field(&l, key, fields[i], values[i], fw(fwhere, i, where), err, errlen);
 		if (rc < 0)
@@ -902,8 +908,8 @@ set_group_item(struct hd_config *c, const char *key, const char *const *fields,
 	       const char *where, char *err, size_t errlen)
 {
 	static const char *const known[] = { "name", "clients", "lists" };
-	int in = field_index(fields, n, "name"), ic = field_index(fields, n, "clients");
-	int il = field_index(fields, n, "lists");
+	int in = cfg_field_index(fields, n, "name"), ic = cfg_field_index(fields, n, "clients");
+	int il = cfg_field_index(fields, n, "lists");
 
 	for (unsigned int i = 0; i < n; i++)
 		if (!word_in(fields[i], known, 3)) {
@@ -924,8 +930,10 @@ set_group_item(struct hd_config *c, const char *key, const char *const *fields,
 int
 hd_config_takes_items(const char *key)
 {
-	return key != NULL && (strcmp(key, "blocklist") == 0 || strcmp(key, "allowlist") == 0 ||
-			       strcmp(key, "group") == 0);
+	static const char *const with_items[] = { "blocklist", "allowlist", "group", "upstream",
+						  "forward-zone" };
+
+	return key != NULL && word_in(key, with_items, sizeof(with_items) / sizeof(with_items[0]));
 }
 
 int
@@ -944,6 +952,10 @@ hd_config_set_item(struct hd_config *c, const char *key, const char *const *fiel
 				     err, errlen);
 	if (strcmp(key, "group") == 0)
 		return set_group_item(c, key, fields, values, fwhere, n, where, err, errlen);
+	if (strcmp(key, "upstream") == 0)
+		return cfg_set_upstream_item(c, key, fields, values, fwhere, n, where, err, errlen);
+	if (strcmp(key, "forward-zone") == 0)
+		return cfg_set_forward_item(c, key, fields, values, fwhere, n, where, err, errlen);
 	if (cfg_option_index(key) < 0) {
 		cfg_unknown_key(err, errlen, where, key);
 		return -ENOENT;

@@ -27,11 +27,20 @@ enum opt_id {
 	OPT_UPSTREAM,
 	OPT_UPSTREAM_TIMEOUT,
 	OPT_UPSTREAM_BUDGET,
+	OPT_UPSTREAM_STRATEGY,
+	OPT_TLS_CA_FILE,
+	OPT_FORWARD_ZONE,
 	OPT_CACHE_ENTRIES,
 	OPT_CACHE_BYTES,
 	OPT_CACHE_MIN_TTL,
 	OPT_CACHE_MAX_TTL,
 	OPT_CACHE_NEG_MAX_TTL,
+	OPT_SERVE_STALE,
+	OPT_STALE_TTL,
+	OPT_STALE_WINDOW,
+	OPT_PREFETCH,
+	OPT_CACHE_FILE,
+	OPT_CACHE_SAVE_INTERVAL,
 	OPT_UDP_SIZE,
 	OPT_TCP,
 	OPT_MANAGE_ADDRESSES,
@@ -76,6 +85,8 @@ enum kind {
 	KIND_RECORD,
 	KIND_ZONE_FILE,
 	KIND_LOCAL_ZONE,
+	KIND_STRATEGY,
+	KIND_FORWARD,
 };
 
 struct setting {
@@ -100,15 +111,27 @@ static const struct hd_config_option options[OPT_COUNT + 1] = {
 		"more, up to 8", 1, 0 },
 	[OPT_PORT] = { "port", "PORT",
 		"DNS port served on the listen addresses (default: 53)", 0, 0 },
-	[OPT_UPSTREAM] = { "upstream", "ADDR[:PORT]",
-		"upstream resolver as IP, IP:PORT, IPv6 or [IPv6]:PORT (default: none; port 53); "
-		"repeat for more, up to 8", 1, 0 },
+	[OPT_UPSTREAM] = { "upstream", "[tls://]ADDR[:PORT][#NAME]",
+		"upstream resolver as IP, IP:PORT, IPv6 or [IPv6]:PORT (default: none; port 53), "
+		"or DNS over TLS as tls://IP[:PORT][#NAME] (port 853; the certificate must hold "
+		"NAME, or the IP when no name is given); repeat for more, up to 8", 1, 0 },
 	[OPT_UPSTREAM_TIMEOUT] = { "upstream-timeout-ms", "MS",
 		"time one upstream attempt may take before the next one (default: 800; "
 		"10..60000)", 0, 0 },
 	[OPT_UPSTREAM_BUDGET] = { "upstream-budget-ms", "MS",
 		"total time for a query's upstream attempts before answering SERVFAIL "
 		"(default: 2500; 10..600000)", 0, 0 },
+	[OPT_UPSTREAM_STRATEGY] = { "upstream-strategy", "STRATEGY",
+		"how a query picks among the upstreams: strict (in order, the next one on "
+		"failure), round_robin, fastest (lowest smoothed RTT, with occasional probes of "
+		"the others) or parallel (race the best two) (default: fastest)", 0, 0 },
+	[OPT_TLS_CA_FILE] = { "tls-ca-file", "PATH",
+		"PEM file of the certificate authorities trusted for DNS-over-TLS upstreams "
+		"(default: none, the system's trust store)", 0, 0 },
+	[OPT_FORWARD_ZONE] = { "forward-zone", "DOMAIN=SERVER[,SERVER...]",
+		"send questions for DOMAIN and the names below it to these servers (up to 4, "
+		"written as for upstream, tls:// included) instead of the upstreams; the longest "
+		"matching domain wins (default: none); repeat for more, up to 32", 1, 0 },
 	[OPT_CACHE_ENTRIES] = { "cache.entries", "COUNT",
 		"most answers kept in the cache (default: 262144; 64..1073741824)", 0, 0 },
 	[OPT_CACHE_BYTES] = { "cache.bytes", "SIZE",
@@ -122,6 +145,22 @@ static const struct hd_config_option options[OPT_COUNT + 1] = {
 		"(default: 86400)", 0, 0 },
 	[OPT_CACHE_NEG_MAX_TTL] = { "cache.negative-max-ttl", "SECONDS",
 		"longest time an NXDOMAIN or NODATA answer is kept (default: 3600)", 0, 0 },
+	[OPT_SERVE_STALE] = { "serve-stale", NULL,
+		"answer from an expired cache entry while it is refreshed, and when no upstream "
+		"answers (RFC 8767) (default: on)", 0, 1 },
+	[OPT_STALE_TTL] = { "stale-ttl", "SECONDS",
+		"TTL of the records of a stale answer (default: 30; 1..3600)", 0, 0 },
+	[OPT_STALE_WINDOW] = { "stale-window", "DURATION",
+		"how long past its expiry an entry may still be answered, in seconds or with an "
+		"s, m, h or d suffix; 0 turns serve-stale off (default: 1d; 0..7d)", 0, 0 },
+	[OPT_PREFETCH] = { "prefetch", NULL,
+		"refresh a popular cache entry shortly before it expires (default: on)", 0, 1 },
+	[OPT_CACHE_FILE] = { "cache-file", "PATH",
+		"file the cache is saved to at a clean exit and loaded from at start, with the "
+		"TTLs aged (default: none, no persistence)", 0, 0 },
+	[OPT_CACHE_SAVE_INTERVAL] = { "cache-save-interval", "DURATION",
+		"also save the cache to cache-file this often, in seconds or with an s, m, h or d "
+		"suffix; 0: only at a clean exit (default: 0; 0..365d)", 0, 0 },
 	[OPT_UDP_SIZE] = { "udp-size", "BYTES",
 		"EDNS UDP payload size advertised to clients and upstreams (default: 1232; "
 		"512..4096)", 0, 0 },
@@ -195,6 +234,9 @@ static const struct setting settings[OPT_COUNT] = {
 		.min = 10, .max = 60000 },
 	[OPT_UPSTREAM_BUDGET] = { KIND_UINT, FIELD(upstream_budget_ms),
 		.min = 10, .max = 600000 },
+	[OPT_UPSTREAM_STRATEGY] = { .kind = KIND_STRATEGY },
+	[OPT_TLS_CA_FILE] = { KIND_STRING, FIELD(tls_ca_file) },
+	[OPT_FORWARD_ZONE] = { .kind = KIND_FORWARD },
 	[OPT_CACHE_ENTRIES] = { KIND_UINT, FIELD(cache_entries),
 		.min = 64, .max = 1ULL << 30 },
 	[OPT_CACHE_BYTES] = { KIND_SIZE, FIELD(cache_bytes),
@@ -203,6 +245,13 @@ static const struct setting settings[OPT_COUNT] = {
 	[OPT_CACHE_MAX_TTL] = { KIND_UINT, FIELD(cache_max_ttl), .min = 1, .max = TTL_MAX },
 	[OPT_CACHE_NEG_MAX_TTL] = { KIND_UINT, FIELD(cache_neg_max_ttl),
 		.min = 0, .max = TTL_MAX },
+	[OPT_SERVE_STALE] = { KIND_BOOL, FIELD(serve_stale) },
+	[OPT_STALE_TTL] = { KIND_UINT, FIELD(stale_ttl), .min = 1, .max = 3600 },
+	[OPT_STALE_WINDOW] = { KIND_DURATION, FIELD(stale_window), .max = 7 * 86400 },
+	[OPT_PREFETCH] = { KIND_BOOL, FIELD(prefetch) },
+	[OPT_CACHE_FILE] = { KIND_STRING, FIELD(cache_file) },
+	[OPT_CACHE_SAVE_INTERVAL] = { KIND_DURATION, FIELD(cache_save_interval),
+		.max = 365 * 86400 },
 	[OPT_UDP_SIZE] = { KIND_UINT, FIELD(udp_size), .min = 512, .max = 4096 },
 	[OPT_TCP] = { KIND_BOOL, FIELD(tcp) },
 	[OPT_MANAGE_ADDRESSES] = { KIND_BOOL, FIELD(manage_addresses) },
@@ -496,27 +545,33 @@ set_size(struct hd_config *c, const struct setting *s, const char *key, const ch
 	return 0;
 }
 
+int
+cfg_parse_bool(const char *value)
+{
+	static const char *const yes[] = { "true", "yes", "on", "1" };
+	static const char *const no[] = { "false", "no", "off", "0" };
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(value, yes[i]) == 0)
+			return 1;
+		if (strcasecmp(value, no[i]) == 0)
+			return 0;
+	}
+	return -1;
+}
+
 static int
 set_bool(struct hd_config *c, const struct setting *s, const char *key, const char *value,
 	 const char *where, char *err, size_t errlen)
 {
-	static const char *const yes[] = { "true", "yes", "on", "1" };
-	static const char *const no[] = { "false", "no", "off", "0" };
-	int *p = (int *)((char *)c + s->off);
+	int v = cfg_parse_bool(value);
 
-	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
-		if (strcasecmp(value, yes[i]) == 0) {
-			*p = 1;
-			return 0;
-		}
-		if (strcasecmp(value, no[i]) == 0) {
-			*p = 0;
-			return 0;
-		}
+	if (v < 0) {
+		cfg_value_err(err, errlen, where, key, value, "%s", CFG_BOOL_EXPECTED);
+		return -EINVAL;
 	}
-	cfg_value_err(err, errlen, where, key, value,
-		  "is not a boolean (expected true/false, yes/no, on/off or 1/0)");
-	return -EINVAL;
+	*(int *)((char *)c + s->off) = v;
+	return 0;
 }
 
 /*
@@ -524,8 +579,8 @@ set_bool(struct hd_config *c, const struct setting *s, const char *key, const ch
  * multicast, IPv4 class E and broadcast, and IPv4-mapped IPv6 (write the
  * IPv4 form instead, so each address has one spelling).
  */
-static bool
-usable_unicast(int family, const uint8_t *a)
+bool
+cfg_usable_unicast(int family, const uint8_t *a)
 {
 	static const uint8_t zero[16];
 	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
@@ -535,8 +590,8 @@ usable_unicast(int family, const uint8_t *a)
 	return memcmp(a, zero, 16) != 0 && a[0] != 0xff && memcmp(a, mapped, 12) != 0;
 }
 
-static int
-parse_ip(const char *s, int *family, uint8_t addr[16])
+int
+cfg_parse_ip(const char *s, int *family, uint8_t addr[16])
 {
 	memset(addr, 0, 16);
 	if (inet_pton(AF_INET, s, addr) == 1) {
@@ -566,7 +621,7 @@ set_listen(struct hd_config *c, const char *key, const char *value,
 		goto not_addr;
 	memcpy(ip, value, iplen);
 	ip[iplen] = '\0';
-	if (parse_ip(ip, &a.family, a.addr) < 0)
+	if (cfg_parse_ip(ip, &a.family, a.addr) < 0)
 		goto not_addr;
 	max_prefix = a.family == AF_INET ? 32 : 128;
 	a.prefix = a.family == AF_INET ? 24 : 64;
@@ -579,7 +634,7 @@ set_listen(struct hd_config *c, const char *key, const char *value,
 		}
 		a.prefix = (uint8_t)prefix;
 	}
-	if (!usable_unicast(a.family, a.addr)) {
+	if (!cfg_usable_unicast(a.family, a.addr)) {
 		cfg_value_err(err, errlen, where, key, value, "is not a unicast address");
 		return -EINVAL;
 	}
@@ -601,116 +656,6 @@ set_listen(struct hd_config *c, const char *key, const char *value,
 not_addr:
 	cfg_value_err(err, errlen, where, key, value, "is not an IPv4 or IPv6 address");
 	return -EINVAL;
-}
-
-/*
- * "IP", "IP:port", "IPv6", "[IPv6]" or "[IPv6]:port". A bare IPv6 address
- * has several colons, which is how it is told apart from "IPv4:port".
- */
-static int
-split_host_port(const char *value, char *ip, size_t iplen, const char **port)
-{
-	const char *host = value, *host_end, *colon;
-
-	*port = NULL;
-	if (value[0] == '[') {
-		host = value + 1;
-		host_end = strchr(host, ']');
-		if (host_end == NULL)
-			return -EINVAL;
-		if (host_end[1] == ':')
-			*port = host_end + 2;
-		else if (host_end[1] != '\0')
-			return -EINVAL;
-	} else {
-		colon = strchr(value, ':');
-		host_end = value + strlen(value);
-		if (colon != NULL && strchr(colon + 1, ':') == NULL) {
-			host_end = colon;
-			*port = colon + 1;
-		}
-	}
-	if ((size_t)(host_end - host) >= iplen)
-		return -EINVAL;
-	memcpy(ip, host, host_end - host);
-	ip[host_end - host] = '\0';
-	return 0;
-}
-
-static bool
-same_sockaddr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET) {
-		const struct sockaddr_in *x = (const struct sockaddr_in *)a;
-		const struct sockaddr_in *y = (const struct sockaddr_in *)b;
-
-		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-	} else {
-		const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a;
-		const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)b;
-
-		return x->sin6_port == y->sin6_port &&
-		       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
-	}
-}
-
-static int
-set_upstream(struct hd_config *c, const char *key, const char *value,
-	     const char *where, char *err, size_t errlen)
-{
-	struct sockaddr_storage ss;
-	char ip[INET6_ADDRSTRLEN + 8];
-	const char *port_str;
-	uint8_t addr[16];
-	uint64_t port = 53;
-	char *end = NULL;
-	int family;
-
-	if (split_host_port(value, ip, sizeof(ip), &port_str) < 0 ||
-	    parse_ip(ip, &family, addr) < 0 ||
-	    (value[0] == '[' && family != AF_INET6)) {
-		cfg_value_err(err, errlen, where, key, value, "is not an upstream address "
-			  "(expected IP, IP:PORT, IPv6 or [IPv6]:PORT)");
-		return -EINVAL;
-	}
-	if (port_str != NULL &&
-	    (parse_u64(port_str, &port, &end) < 0 || *end != '\0' || port < 1 || port > 65535)) {
-		cfg_value_err(err, errlen, where, key, value, "has a bad port (expected 1..65535)");
-		return -EINVAL;
-	}
-	if (!usable_unicast(family, addr)) {
-		cfg_value_err(err, errlen, where, key, value, "is not a unicast address");
-		return -EINVAL;
-	}
-	memset(&ss, 0, sizeof(ss));
-	if (family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		memcpy(&sin->sin_addr, addr, 4);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		memcpy(&sin6->sin6_addr, addr, 16);
-	}
-	for (unsigned int i = 0; i < c->n_upstream; i++) {
-		if (same_sockaddr(&c->upstream[i], &ss)) {
-			cfg_value_err(err, errlen, where, key, value, "is given twice");
-			return -EINVAL;
-		}
-	}
-	if (c->n_upstream >= HD_CONFIG_UPSTREAM_MAX) {
-		cfg_value_err(err, errlen, where, key, value, "is one upstream too many "
-			  "(at most %d)", HD_CONFIG_UPSTREAM_MAX);
-		return -EINVAL;
-	}
-	c->upstream[c->n_upstream++] = ss;
-	return 0;
 }
 
 static int
@@ -792,7 +737,7 @@ hd_config_set(struct hd_config *c, const char *key, const char *value,
 	case KIND_LISTEN:
 		return set_listen(c, key, value, where, err, errlen);
 	case KIND_UPSTREAM:
-		return set_upstream(c, key, value, where, err, errlen);
+		return cfg_set_upstream(c, key, value, where, err, errlen);
 	case KIND_STRING:
 		return set_string(c, s, key, value, where, err, errlen);
 	case KIND_LOG_LEVEL:
@@ -816,6 +761,10 @@ hd_config_set(struct hd_config *c, const char *key, const char *value,
 		return cfg_set_zone_file(c, key, value, where, err, errlen);
 	case KIND_LOCAL_ZONE:
 		return cfg_set_local_zone(c, key, value, where, err, errlen);
+	case KIND_STRATEGY:
+		return cfg_set_strategy(c, key, value, where, err, errlen);
+	case KIND_FORWARD:
+		return cfg_set_forward(c, key, value, where, err, errlen);
 	}
 	return -EINVAL;
 }
@@ -838,6 +787,11 @@ hd_config_clear(struct hd_config *c, const char *key)
 	case KIND_UPSTREAM:
 		c->n_upstream = 0;
 		memset(c->upstream, 0, sizeof(c->upstream));
+		memset(c->upstream_server, 0, sizeof(c->upstream_server));
+		return 0;
+	case KIND_FORWARD:
+		c->n_forwards = 0;
+		memset(c->forwards, 0, sizeof(c->forwards));
 		return 0;
 	case KIND_BLOCKLIST:
 	case KIND_ALLOWLIST:

@@ -71,6 +71,18 @@ test_defaults(void)
 	CU_ASSERT_EQUAL(cfg.block_ttl, 10);
 	CU_ASSERT_EQUAL(cfg.list_refresh, 86400);
 	CU_ASSERT_EQUAL(cfg.local_ptr, 1);
+	CU_ASSERT_EQUAL(cfg.upstream_strategy, HD_CONFIG_STRATEGY_FASTEST);
+	CHECK_STR(cfg.tls_ca_file, "");
+	CU_ASSERT_EQUAL(cfg.n_forwards, 0);
+	CU_ASSERT_EQUAL(cfg.serve_stale, 1);
+	CU_ASSERT_EQUAL(cfg.stale_ttl, 30);
+	CU_ASSERT_EQUAL(cfg.stale_window, 86400);
+	CU_ASSERT_EQUAL(cfg.prefetch, 1);
+	CHECK_STR(cfg.cache_file, "");
+	CU_ASSERT_EQUAL(cfg.cache_save_interval, 0);
+	for (unsigned int i = 0; i < HD_CONFIG_UPSTREAM_MAX; i++)
+		CU_ASSERT(cfg.upstream_server[i].tls == 0 &&
+			  cfg.upstream_server[i].tls_name[0] == '\0');
 }
 
 /* Each default is what the option's help line says it is. */
@@ -102,6 +114,16 @@ test_help_states_defaults(void)
 		{ "list-refresh", "default: 24h" },
 		{ "list-dir", "default: /var/lib/heimdall/lists" },
 		{ "local-ptr", "default: on" },
+		{ "upstream", "port 853" },
+		{ "upstream-strategy", "default: fastest" },
+		{ "tls-ca-file", "default: none, the system's trust store" },
+		{ "forward-zone", "default: none" },
+		{ "serve-stale", "default: on" },
+		{ "stale-ttl", "default: 30" },
+		{ "stale-window", "default: 1d" },
+		{ "prefetch", "default: on" },
+		{ "cache-file", "default: none" },
+		{ "cache-save-interval", "default: 0" },
 	};
 
 	for (size_t i = 0; i < sizeof(promised) / sizeof(promised[0]); i++) {
@@ -225,6 +247,51 @@ test_validate_groups(void)
 }
 
 static void
+test_validate_forward_is_self(void)
+{
+	minimal();
+	set_ok("forward-zone", "lan=192.168.1.1,10.53.0.1:5300");
+	CU_ASSERT_EQUAL(validate(), 0);
+	set_ok("forward-zone", "corp=10.9.0.1,10.53.0.1");
+	CU_ASSERT_EQUAL(validate(), -EINVAL);
+	CHECK_STR(err, "--test: forward-zone corp: server 10.53.0.1:53 is one of heimdall's own "
+		  "listen addresses: queries would loop");
+	/* TLS on port 853 is another service, even on a listen address. */
+	minimal();
+	set_ok("forward-zone", "corp=tls://10.53.0.1");
+	CU_ASSERT_EQUAL(validate(), 0);
+}
+
+static void
+test_validate_cache_persistence(void)
+{
+	minimal();
+	set_ok("cache-save-interval", "15m");
+	CU_ASSERT_EQUAL(validate(), -EINVAL);
+	CHECK_STR(err, "cache-save-interval (900 s) needs cache-file: there is no file to save "
+		  "the cache to");
+	set_ok("cache-file", "/var/lib/heimdall/cache.bin");
+	CU_ASSERT_EQUAL(validate(), 0);
+	/* A file alone is saved at exit only. */
+	set_ok("cache-save-interval", "0");
+	CU_ASSERT_EQUAL(validate(), 0);
+	minimal();
+	set_ok("cache-file", "");
+	CU_ASSERT_EQUAL(validate(), 0);
+}
+
+/* A stale window of 0 is how serve-stale is turned off: no conflict to report. */
+static void
+test_validate_stale_window_zero(void)
+{
+	minimal();
+	set_ok("serve-stale", "true");
+	set_ok("stale-window", "0");
+	CU_ASSERT_EQUAL(validate(), 0);
+	CU_ASSERT_EQUAL(cfg.stale_window, 0);
+}
+
+static void
 test_validate_no_err_buffer(void)
 {
 	hd_config_defaults(&cfg);
@@ -243,6 +310,9 @@ main(void)
 		{ "min-ttl not above max-ttl", test_validate_ttls },
 		{ "upstream is not ourselves", test_validate_upstream_is_self },
 		{ "groups name existing lists", test_validate_groups },
+		{ "forward servers are not ourselves", test_validate_forward_is_self },
+		{ "cache-save-interval needs cache-file", test_validate_cache_persistence },
+		{ "stale-window 0 validates", test_validate_stale_window_zero },
 		{ "no error buffer", test_validate_no_err_buffer },
 		{ NULL, NULL },
 	};

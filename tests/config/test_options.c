@@ -26,6 +26,8 @@ static const char *const all_keys[] = {
 	"mbufs", "max-pending", "xdp-prog", "log-level",
 	"blocklist", "allowlist", "block-mode", "block-ttl", "block-ipv4", "block-ipv6",
 	"list-refresh", "list-dir", "group", "record", "zone-file", "local-zone", "local-ptr",
+	"upstream-strategy", "tls-ca-file", "forward-zone", "serve-stale", "stale-ttl",
+	"stale-window", "prefetch", "cache-file", "cache-save-interval",
 };
 #define N_KEYS (sizeof(all_keys) / sizeof(all_keys[0]))
 
@@ -483,6 +485,387 @@ test_upstream(void)
 	expect_bad("upstream", "10.0.1.1", "at most 8");
 }
 
+static uint16_t
+server_port(const struct hd_config_server *sv)
+{
+	if (sv->addr.ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)&sv->addr)->sin_port);
+	return ntohs(((const struct sockaddr_in6 *)&sv->addr)->sin6_port);
+}
+
+/* upstream[i] and upstream_server[i] describe the same server. */
+static void
+check_server(unsigned int i, int family, const char *ip, uint16_t port, int tls,
+	     const char *name)
+{
+	check_upstream(i, family, ip, port);
+	CU_ASSERT(memcmp(&cfg.upstream_server[i].addr, &cfg.upstream[i],
+			 sizeof(cfg.upstream[i])) == 0);
+	CU_ASSERT_EQUAL(cfg.upstream_server[i].tls, tls);
+	CHECK_STR(cfg.upstream_server[i].tls_name, name);
+}
+
+static void
+test_upstream_tls(void)
+{
+	reset();
+	expect_ok("upstream", "9.9.9.9");
+	expect_ok("upstream", "tls://9.9.9.9#dns.quad9.net");
+	expect_ok("upstream", "tls://1.1.1.1");
+	expect_ok("upstream", "TLS://[2606:4700::1111]:8853#One.One.One.One.");
+	expect_ok("upstream", "tls://2620:fe::fe#dns9");
+	expect_ok("upstream", "tls://127.0.0.1:5853#localhost");
+	CU_ASSERT_EQUAL_FATAL(cfg.n_upstream, 6);
+	check_server(0, AF_INET, "9.9.9.9", 53, 0, "");
+	check_server(1, AF_INET, "9.9.9.9", 853, 1, "dns.quad9.net");
+	check_server(2, AF_INET, "1.1.1.1", 853, 1, "");
+	/* Names are compared as certificates compare them: lowercase, no final dot. */
+	check_server(3, AF_INET6, "2606:4700::1111", 8853, 1, "one.one.one.one");
+	check_server(4, AF_INET6, "2620:fe::fe", 853, 1, "dns9");
+	check_server(5, AF_INET, "127.0.0.1", 5853, 1, "localhost");
+
+	expect_bad("upstream", "9.9.9.9#dns.quad9.net", "names a certificate but is not "
+		   "DNS over TLS (expected tls://IP[:PORT][#NAME])");
+	expect_bad("upstream", "https://9.9.9.9/dns-query", "has an unknown scheme "
+		   "(expected none, or tls:// for DNS over TLS)");
+	expect_bad("upstream", "udp://9.9.9.9", "has an unknown scheme");
+	expect_bad("upstream", "tls://dns.quad9.net", "is not a DNS-over-TLS server "
+		   "(expected tls://IP[:PORT][#NAME]");
+	expect_bad("upstream", "tls://", "is not a DNS-over-TLS server");
+	expect_bad("upstream", "tls://#dns.quad9.net", "is not a DNS-over-TLS server");
+	expect_bad("upstream", "tls://[9.9.9.9]:853", "is not a DNS-over-TLS server");
+	/* As for plain upstreams, an IPv6 address with a port needs brackets. */
+	expect_ok("upstream", "tls://2001:db8::1:853#x");
+	check_server(6, AF_INET6, "2001:db8::1:853", 853, 1, "x");
+	expect_bad("upstream", "tls://8.8.8.8:0", "has a bad port (expected 1..65535)");
+	expect_bad("upstream", "tls://8.8.8.8:#dns.google", "has a bad port");
+	expect_bad("upstream", "tls://0.0.0.0", "is not a unicast address");
+	expect_bad("upstream", "tls://8.8.8.8#", "has a bad certificate name after '#' "
+		   "(expected a host name such as dns.example");
+	expect_bad("upstream", "tls://8.8.8.8#dns_google", "has a bad certificate name");
+	expect_bad("upstream", "tls://8.8.8.8#dns..google", "has a bad certificate name");
+	expect_bad("upstream", "tls://8.8.8.8#-dns.google", "has a bad certificate name");
+	expect_bad("upstream", "tls://8.8.8.8#dns-.google", "has a bad certificate name");
+	expect_bad("upstream", "tls://8.8.8.8#dns google", "has a bad certificate name");
+	expect_bad("upstream", "tls://8.8.8.8#.", "has a bad certificate name");
+	expect_bad("upstream", "tls://8.8.8.8#a.b#c", "has a bad certificate name");
+	/* The same address and port is one server, whatever the transport. */
+	expect_bad("upstream", "tls://9.9.9.9:853", "is given twice");
+	expect_bad("upstream", "1.1.1.1:853", "is given twice");
+}
+
+static void
+test_tls_name_lengths(void)
+{
+	char v[400], label[70];
+
+	reset();
+	memset(label, 'a', 63);
+	label[63] = '\0';
+	snprintf(v, sizeof(v), "tls://10.0.0.1#%s.example", label);
+	expect_ok("upstream", v);
+	CU_ASSERT_EQUAL(strlen(cfg.upstream_server[0].tls_name), 63 + 8);
+	snprintf(v, sizeof(v), "tls://10.0.0.2#a%s.example", label);
+	expect_bad("upstream", v, "has a bad certificate name");
+	/* 253 characters is the most a name can have. */
+	snprintf(v, sizeof(v), "tls://10.0.0.3#%s.%s.%s.%.61s", label, label, label, label);
+	expect_ok("upstream", v);
+	snprintf(v, sizeof(v), "tls://10.0.0.4#%s.%s.%s.%.62s", label, label, label, label);
+	expect_bad("upstream", v, "has a bad certificate name");
+}
+
+static void
+test_upstream_strategy(void)
+{
+	static const struct {
+		const char *text;
+		int want;
+	} good[] = {
+		{ "strict", HD_CONFIG_STRATEGY_STRICT },
+		{ "round_robin", HD_CONFIG_STRATEGY_ROUND_ROBIN },
+		{ "round-robin", HD_CONFIG_STRATEGY_ROUND_ROBIN },
+		{ "Parallel", HD_CONFIG_STRATEGY_PARALLEL },
+		{ "fastest", HD_CONFIG_STRATEGY_FASTEST },
+	};
+
+	reset();
+	CU_ASSERT_EQUAL(cfg.upstream_strategy, HD_CONFIG_STRATEGY_FASTEST);
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		expect_ok("upstream-strategy", good[i].text);
+		CU_ASSERT_EQUAL(cfg.upstream_strategy, good[i].want);
+	}
+	expect_ok("upstream-strategy", "strict");
+	expect_bad("upstream-strategy", "fast", "is not an upstream strategy (expected strict, "
+		   "round_robin, fastest or parallel)");
+	expect_bad("upstream-strategy", "", "is not an upstream strategy");
+	expect_bad("upstream-strategy", "round robin", "is not an upstream strategy");
+	CU_ASSERT_EQUAL(cfg.upstream_strategy, HD_CONFIG_STRATEGY_STRICT);
+	CHECK_STR(hd_config_strategy_name(HD_CONFIG_STRATEGY_STRICT), "strict");
+	CHECK_STR(hd_config_strategy_name(HD_CONFIG_STRATEGY_ROUND_ROBIN), "round_robin");
+	CHECK_STR(hd_config_strategy_name(HD_CONFIG_STRATEGY_FASTEST), "fastest");
+	CHECK_STR(hd_config_strategy_name(HD_CONFIG_STRATEGY_PARALLEL), "parallel");
+	CHECK_STR(hd_config_strategy_name(4), "?");
+	CHECK_STR(hd_config_strategy_name(-1), "?");
+	/* Every name it gives is read back as the same strategy. */
+	for (int st = 0; st < 4; st++) {
+		expect_ok("upstream-strategy", hd_config_strategy_name(st));
+		CU_ASSERT_EQUAL(cfg.upstream_strategy, st);
+	}
+}
+
+static void
+test_tls_ca_file(void)
+{
+	char long_path[HD_CONFIG_SOURCE_LEN + 8];
+
+	reset();
+	CHECK_STR(cfg.tls_ca_file, "");
+	expect_ok("tls-ca-file", "/etc/heimdall/ca.pem");
+	CHECK_STR(cfg.tls_ca_file, "/etc/heimdall/ca.pem");
+	expect_ok("tls-ca-file", "");
+	CHECK_STR(cfg.tls_ca_file, "");
+	memset(long_path, 'x', sizeof(long_path) - 1);
+	long_path[sizeof(long_path) - 1] = '\0';
+	/* The message quotes the whole value, so only its start fits the buffer. */
+	expect_bad("tls-ca-file", long_path, "");
+}
+
+static void
+check_fwd_server(const struct hd_config_server *sv, const char *ip, uint16_t port, int tls,
+		 const char *name)
+{
+	uint8_t want[16];
+	int family = strchr(ip, ':') != NULL ? AF_INET6 : AF_INET;
+
+	CU_ASSERT_EQUAL(sv->addr.ss_family, family);
+	CU_ASSERT_EQUAL_FATAL(inet_pton(family, ip, want), 1);
+	if (family == AF_INET) {
+		CU_ASSERT(memcmp(&((const struct sockaddr_in *)&sv->addr)->sin_addr, want, 4) == 0);
+	} else {
+		CU_ASSERT(memcmp(&((const struct sockaddr_in6 *)&sv->addr)->sin6_addr, want,
+				 16) == 0);
+	}
+	CU_ASSERT_EQUAL(server_port(sv), port);
+	CU_ASSERT_EQUAL(sv->tls, tls);
+	CHECK_STR(sv->tls_name, name);
+}
+
+static void
+test_forward_zone(void)
+{
+	reset();
+	CU_ASSERT_EQUAL(cfg.n_forwards, 0);
+	expect_ok("forward-zone", "lan=192.168.1.1");
+	expect_ok("forward-zone", "168.192.IN-ADDR.arpa.=192.168.1.1,[fd00::1]:5353");
+	expect_ok("forward-zone", "corp.example=10.1.0.53,tls://10.2.0.53#NS.corp.example,"
+		  "fd00::53,tls://[fd00::54]:8853");
+	CU_ASSERT_EQUAL_FATAL(cfg.n_forwards, 3);
+	CHECK_STR(cfg.forwards[0].domain, "lan");
+	CU_ASSERT_EQUAL(cfg.forwards[0].n_servers, 1);
+	check_fwd_server(&cfg.forwards[0].servers[0], "192.168.1.1", 53, 0, "");
+	CHECK_STR(cfg.forwards[0].where, "test.yaml:3");
+	/* One spelling per zone: lowercase, no trailing dot. */
+	CHECK_STR(cfg.forwards[1].domain, "168.192.in-addr.arpa");
+	CU_ASSERT_EQUAL(cfg.forwards[1].n_servers, 2);
+	check_fwd_server(&cfg.forwards[1].servers[1], "fd00::1", 5353, 0, "");
+	CU_ASSERT_EQUAL(cfg.forwards[2].n_servers, 4);
+	check_fwd_server(&cfg.forwards[2].servers[0], "10.1.0.53", 53, 0, "");
+	check_fwd_server(&cfg.forwards[2].servers[1], "10.2.0.53", 853, 1, "ns.corp.example");
+	check_fwd_server(&cfg.forwards[2].servers[2], "fd00::53", 53, 0, "");
+	check_fwd_server(&cfg.forwards[2].servers[3], "fd00::54", 8853, 1, "");
+	/* Forward zones leave the default upstreams alone. */
+	CU_ASSERT_EQUAL(cfg.n_upstream, 0);
+
+	expect_bad("forward-zone", "lan", "is not a forward zone (expected "
+		   "DOMAIN=SERVER[,SERVER...], e.g. lan=192.168.1.1)");
+	expect_bad("forward-zone", "", "is not a forward zone");
+	expect_bad("forward-zone", "=10.0.0.1", "has a bad domain: '' is not a domain name "
+		   "(expected DOMAIN=SERVER[,SERVER...]");
+	expect_bad("forward-zone", "a..b=10.0.0.1", "has a bad domain: 'a..b'");
+	expect_bad("forward-zone", ".=10.0.0.1", "forwards the root zone: the default servers "
+		   "are set with upstream");
+	expect_bad("forward-zone", "home=", "has no server (expected DOMAIN=SERVER");
+	expect_bad("forward-zone", "home=10.0.0.1,", "has a bad server: '' is empty");
+	expect_bad("forward-zone", "home=,10.0.0.1", "has a bad server: '' is empty");
+	expect_bad("forward-zone", "home=10.0.0.300", "has a bad server: '10.0.0.300' is not "
+		   "an upstream address (expected IP, IP:PORT, IPv6 or [IPv6]:PORT)");
+	expect_bad("forward-zone", "home=router.lan", "has a bad server: 'router.lan' is not "
+		   "an upstream address");
+	expect_bad("forward-zone", "home=10.0.0.1:0", "has a bad server: '10.0.0.1:0' has a "
+		   "bad port (expected 1..65535)");
+	expect_bad("forward-zone", "home=10.0.0.1#x", "has a bad server: '10.0.0.1#x' names a "
+		   "certificate but is not DNS over TLS");
+	expect_bad("forward-zone", "home=tls://10.0.0.1#x_y", "has a bad server: "
+		   "'tls://10.0.0.1#x_y' has a bad certificate name");
+	expect_bad("forward-zone", "home=10.0.0.1,10.0.0.1:53", "has a bad server: "
+		   "'10.0.0.1:53' is given twice");
+	expect_bad("forward-zone", "home=10.0.0.1,10.0.0.2,10.0.0.3,10.0.0.4,10.0.0.5",
+		   "has a bad server: '10.0.0.5' is one server too many (at most 4 per zone)");
+	expect_bad("forward-zone", "LAN.=10.9.9.9", "has the domain of the forward zone given "
+		   "at test.yaml:3");
+	expect_bad("forward-zone", "home=0.0.0.0", "is not a unicast address");
+	CU_ASSERT_EQUAL(cfg.n_forwards, 3);
+}
+
+static void
+test_forward_zone_limits(void)
+{
+	char spec[64];
+
+	reset();
+	for (unsigned int i = 0; i < HD_CONFIG_FORWARDS_MAX; i++) {
+		snprintf(spec, sizeof(spec), "z%u.example=10.0.%u.1", i, i);
+		expect_ok("forward-zone", spec);
+	}
+	expect_bad("forward-zone", "one.more=10.1.0.1", "is one forward zone too many "
+		   "(at most 32)");
+	/* A flag names the setting already: the message starts with it. */
+	CU_ASSERT_EQUAL(hd_config_set(&cfg, "forward-zone", "x", "--forward-zone", err,
+				      sizeof(err)), -EINVAL);
+	CHECK_STR(err, "--forward-zone: 'x' is not a forward zone (expected "
+		  "DOMAIN=SERVER[,SERVER...], e.g. lan=192.168.1.1)");
+	CU_ASSERT_EQUAL(hd_config_clear(&cfg, "forward-zone"), 0);
+	CU_ASSERT_EQUAL(cfg.n_forwards, 0);
+	CU_ASSERT(cfg.forwards[0].domain[0] == '\0');
+	expect_ok("forward-zone", "z0.example=10.0.0.1");
+}
+
+static void
+test_stale_prefetch_persistence(void)
+{
+	reset();
+	CU_ASSERT_EQUAL(cfg.serve_stale, 1);
+	CU_ASSERT_EQUAL(cfg.prefetch, 1);
+	expect_ok("serve-stale", "off");
+	expect_ok("prefetch", "no");
+	CU_ASSERT(cfg.serve_stale == 0 && cfg.prefetch == 0);
+	expect_ok("serve-stale", "TRUE");
+	expect_ok("prefetch", "1");
+	CU_ASSERT(cfg.serve_stale == 1 && cfg.prefetch == 1);
+	expect_bad("serve-stale", "sometimes", "is not a boolean (expected true/false, yes/no, "
+		   "on/off or 1/0)");
+	expect_bad("prefetch", "", "is not a boolean");
+
+	expect_ok("stale-ttl", "1");
+	CU_ASSERT_EQUAL(cfg.stale_ttl, 1);
+	expect_ok("stale-ttl", "3600");
+	CU_ASSERT_EQUAL(cfg.stale_ttl, 3600);
+	expect_bad("stale-ttl", "0", "is out of range (expected a number in 1..3600)");
+	expect_bad("stale-ttl", "3601", "is out of range (expected a number in 1..3600)");
+	expect_bad("stale-ttl", "30s", "is not a number (expected a number in 1..3600)");
+
+	expect_ok("stale-window", "90");
+	CU_ASSERT_EQUAL(cfg.stale_window, 90);
+	expect_ok("stale-window", "15m");
+	CU_ASSERT_EQUAL(cfg.stale_window, 900);
+	expect_ok("stale-window", "6h");
+	CU_ASSERT_EQUAL(cfg.stale_window, 6 * 3600);
+	expect_ok("stale-window", "7d");
+	CU_ASSERT_EQUAL(cfg.stale_window, 7 * 86400);
+	expect_ok("stale-window", "0");
+	CU_ASSERT_EQUAL(cfg.stale_window, 0);
+	expect_bad("stale-window", "8d", "is out of range (expected a duration in 0..7d)");
+	expect_bad("stale-window", "604801", "is out of range (expected a duration in 0..7d)");
+	expect_bad("stale-window", "1w", "is not a duration (expected seconds, or a number "
+		   "with an s, m, h or d suffix, in 0..7d");
+	expect_bad("stale-window", "-1", "is not a duration");
+
+	expect_ok("cache-file", "/var/lib/heimdall/cache.bin");
+	CHECK_STR(cfg.cache_file, "/var/lib/heimdall/cache.bin");
+	expect_ok("cache-save-interval", "15m");
+	CU_ASSERT_EQUAL(cfg.cache_save_interval, 900);
+	expect_ok("cache-save-interval", "0");
+	CU_ASSERT_EQUAL(cfg.cache_save_interval, 0);
+	expect_ok("cache-save-interval", "365d");
+	expect_bad("cache-save-interval", "366d", "is out of range (expected a duration in "
+		   "0..365d)");
+	expect_bad("cache-save-interval", "often", "is not a duration");
+	expect_ok("cache-file", "");
+	CHECK_STR(cfg.cache_file, "");
+}
+
+static void
+test_server_items(void)
+{
+	const char *f1[] = { "address", "port", "tls", "tls-name" };
+	const char *v1[] = { "2620:fe::fe", "8853", "yes", "DNS.quad9.net" };
+	const char *w1[] = { "t.yaml:5", "t.yaml:6", "t.yaml:7", "t.yaml:8" };
+	const char *f2[] = { "address", "tls" };
+	const char *v2[] = { "9.9.9.9", "true" };
+	const char *f3[] = { "address" };
+	const char *v3[] = { "9.9.9.9" };
+	const char *f4[] = { "address", "tls-name" };
+	const char *v4[] = { "10.0.0.1", "x.example" };
+	const char *f5[] = { "domain", "servers" };
+	const char *v5[] = { "Lan.", "192.168.1.1,tls://192.168.1.2#router.lan" };
+	const char *f6[] = { "domain", "server" };
+
+#define ITEM(key, f, v, w, n, where) \
+	hd_config_set_item(&cfg, key, f, v, w, n, where, err, sizeof(err))
+	reset();
+	CU_ASSERT_EQUAL(ITEM("upstream", f1, v1, w1, 4, "t.yaml:4"), 0);
+	CU_ASSERT_EQUAL(ITEM("upstream", f2, v2, NULL, 2, "t.yaml:9"), 0);
+	CU_ASSERT_EQUAL(ITEM("upstream", f3, v3, NULL, 1, "t.yaml:10"), 0);
+	CU_ASSERT_EQUAL_FATAL(cfg.n_upstream, 3);
+	check_server(0, AF_INET6, "2620:fe::fe", 8853, 1, "dns.quad9.net");
+	check_server(1, AF_INET, "9.9.9.9", 853, 1, "");
+	check_server(2, AF_INET, "9.9.9.9", 53, 0, "");
+	CU_ASSERT_EQUAL(ITEM("upstream", f3, v3, NULL, 1, "t.yaml:11"), -EINVAL);
+	CHECK_STR(err, "t.yaml:11: upstream: '9.9.9.9' is given twice");
+	v1[1] = "0";
+	CU_ASSERT_EQUAL(ITEM("upstream", f1, v1, w1, 4, "t.yaml:4"), -EINVAL);
+	CHECK_STR(err, "t.yaml:6: upstream.port: '0' is not a port (expected 1..65535)");
+	v1[1] = "853";
+	v1[2] = "maybe";
+	CU_ASSERT_EQUAL(ITEM("upstream", f1, v1, w1, 4, "t.yaml:4"), -EINVAL);
+	CHECK_STR(err, "t.yaml:7: upstream.tls: 'maybe' is not a boolean (expected true/false, "
+		  "yes/no, on/off or 1/0)");
+	v1[2] = "true";
+	v1[3] = "bad_name";
+	CU_ASSERT_EQUAL(ITEM("upstream", f1, v1, w1, 4, "t.yaml:4"), -EINVAL);
+	CHECK_HAS(err, "t.yaml:8: upstream.tls-name: 'bad_name' is not a host name (expected "
+		  "a host name such as dns.example");
+	v1[0] = "[2620:fe::fe]:53";
+	CU_ASSERT_EQUAL(ITEM("upstream", f1, v1, w1, 1, "t.yaml:4"), -EINVAL);
+	CHECK_STR(err, "t.yaml:5: upstream.address: '[2620:fe::fe]:53' is not an IPv4 or IPv6 "
+		  "address (a port goes in 'port')");
+	v1[0] = "224.0.0.1";
+	CU_ASSERT_EQUAL(ITEM("upstream", f1, v1, w1, 1, "t.yaml:4"), -EINVAL);
+	CHECK_STR(err, "t.yaml:5: upstream.address: '224.0.0.1' is not a unicast address");
+	CU_ASSERT_EQUAL(ITEM("upstream", f4, v4, NULL, 2, "t.yaml:12"), -EINVAL);
+	CHECK_STR(err, "t.yaml:12: upstream.tls-name: 'x.example' is for DNS over TLS only "
+		  "(add 'tls: true')");
+	CU_ASSERT_EQUAL(ITEM("upstream", f4 + 1, v4 + 1, NULL, 1, "t.yaml:13"), -EINVAL);
+	CHECK_STR(err, "t.yaml:13: upstream: an item without 'address' (expected an IPv4 or "
+		  "IPv6 address)");
+	CU_ASSERT_EQUAL(ITEM("upstream", f6, v5, NULL, 2, "t.yaml:14"), -EINVAL);
+	CHECK_STR(err, "t.yaml:14: upstream: unknown field 'domain' (expected address, port, "
+		  "tls, tls-name)");
+	CU_ASSERT_EQUAL(cfg.n_upstream, 3);
+
+	CU_ASSERT_EQUAL(ITEM("forward-zone", f5, v5, NULL, 2, "t.yaml:20"), 0);
+	CU_ASSERT_EQUAL_FATAL(cfg.n_forwards, 1);
+	CHECK_STR(cfg.forwards[0].domain, "lan");
+	CHECK_STR(cfg.forwards[0].where, "t.yaml:20");
+	CU_ASSERT_EQUAL(cfg.forwards[0].n_servers, 2);
+	check_fwd_server(&cfg.forwards[0].servers[1], "192.168.1.2", 853, 1, "router.lan");
+	CU_ASSERT_EQUAL(ITEM("forward-zone", f5, v5, NULL, 2, "t.yaml:21"), -EINVAL);
+	CHECK_STR(err, "t.yaml:21: forward-zone: 'Lan.' has the domain of the forward zone "
+		  "given at t.yaml:20");
+	CU_ASSERT_EQUAL(ITEM("forward-zone", f6, v5, NULL, 2, "t.yaml:22"), -EINVAL);
+	CHECK_STR(err, "t.yaml:22: forward-zone: unknown field 'server' (expected domain, "
+		  "servers)");
+	CU_ASSERT_EQUAL(ITEM("forward-zone", f5, v5, NULL, 1, "t.yaml:23"), -EINVAL);
+	CHECK_HAS(err, "t.yaml:23: forward-zone: an item needs 'domain' and 'servers'");
+	v5[0] = "work";
+	v5[1] = "";
+	CU_ASSERT_EQUAL(ITEM("forward-zone", f5, v5, NULL, 2, "t.yaml:24"), -EINVAL);
+	CHECK_HAS(err, "t.yaml:24: forward-zone: 'work' has no server");
+	CU_ASSERT(hd_config_takes_items("upstream") && hd_config_takes_items("forward-zone"));
+	CU_ASSERT(!hd_config_takes_items("upstream-strategy"));
+#undef ITEM
+}
+
 static void
 test_clear(void)
 {
@@ -496,8 +879,11 @@ test_clear(void)
 	/* Replacing, not appending: the same address may be given again. */
 	expect_ok("listen", "10.53.0.1");
 	CU_ASSERT_EQUAL(cfg.n_listen, 1);
+	expect_ok("upstream", "tls://10.0.0.2#a.example");
 	CU_ASSERT_EQUAL(hd_config_clear(&cfg, "upstream"), 0);
 	CU_ASSERT_EQUAL(cfg.n_upstream, 0);
+	/* No TLS settings of a dropped server linger at its index. */
+	CU_ASSERT(cfg.upstream_server[1].tls == 0 && cfg.upstream_server[1].tls_name[0] == '\0');
 	expect_ok("upstream", "10.0.0.1");
 	CU_ASSERT_EQUAL(hd_config_clear(&cfg, "nope"), -ENOENT);
 	CU_ASSERT_EQUAL(hd_config_clear(&cfg, "port"), -EINVAL);
@@ -801,6 +1187,14 @@ main(int argc, char **argv)
 		{ "xdp-prog and log-level", test_xdp_prog_and_log_level },
 		{ "listen addresses", test_listen },
 		{ "upstream addresses", test_upstream },
+		{ "DNS-over-TLS upstreams", test_upstream_tls },
+		{ "certificate name lengths", test_tls_name_lengths },
+		{ "upstream strategy", test_upstream_strategy },
+		{ "tls-ca-file", test_tls_ca_file },
+		{ "forward zones", test_forward_zone },
+		{ "forward zone limits and clear", test_forward_zone_limits },
+		{ "serve-stale, prefetch, persistence", test_stale_prefetch_persistence },
+		{ "upstream and forward-zone items as mappings", test_server_items },
 		{ "clear replaces lists", test_clear },
 		{ "block settings", test_block_settings },
 		{ "blocklists, allowlists and their names", test_lists_and_names },

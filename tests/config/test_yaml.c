@@ -365,6 +365,158 @@ test_block_and_local_errors(void)
 	}
 }
 
+static void
+test_resolver_settings(void)
+{
+	const char *yaml =
+		"upstream:\n"
+		"  - 127.0.0.1:5300\n"
+		"  - \"tls://9.9.9.9#dns.quad9.net\"\n"
+		"  - {address: \"2620:fe::fe\", tls: true, tls-name: dns.quad9.net}\n"
+		"  - address: 192.168.1.1\n"
+		"    port: 5353\n"
+		"  - {address: 10.0.0.9, tls: yes, port: 8853}\n"
+		"upstream-strategy: round-robin\n"
+		"tls-ca-file: /etc/heimdall/ca.pem\n"
+		"forward-zone:\n"
+		"  - lan=192.168.1.1\n"
+		"  - {domain: 168.192.in-addr.arpa., servers: [192.168.1.1, '[fd00::1]:53']}\n"
+		"  - domain: Corp.Example\n"
+		"    servers: tls://10.2.0.53#ns.corp.example\n"
+		"serve-stale: false\n"
+		"stale-ttl: 10\n"
+		"stale-window: 2h\n"
+		"prefetch: off\n"
+		"cache-file: /var/lib/heimdall/cache.bin\n"
+		"cache-save-interval: 5m\n";
+	const struct sockaddr_in6 *sin6;
+
+	if (load_ok(yaml) != 0)
+		return;
+	CU_ASSERT_EQUAL_FATAL(cfg.n_upstream, 5);
+	CU_ASSERT_EQUAL(upstream_port(0), 5300);
+	CU_ASSERT(!cfg.upstream_server[0].tls);
+	CU_ASSERT_EQUAL(upstream_port(1), 853);
+	CU_ASSERT(cfg.upstream_server[1].tls);
+	CHECK_STR(cfg.upstream_server[1].tls_name, "dns.quad9.net");
+	CU_ASSERT_EQUAL(cfg.upstream[2].ss_family, AF_INET6);
+	CU_ASSERT_EQUAL(upstream_port(2), 853);
+	CU_ASSERT(cfg.upstream_server[2].tls);
+	CHECK_STR(cfg.upstream_server[2].tls_name, "dns.quad9.net");
+	sin6 = (const struct sockaddr_in6 *)&cfg.upstream_server[2].addr;
+	CU_ASSERT_EQUAL(ntohs(sin6->sin6_port), 853);
+	CU_ASSERT_EQUAL(upstream_port(3), 5353);
+	CU_ASSERT(!cfg.upstream_server[3].tls);
+	CU_ASSERT_EQUAL(upstream_port(4), 8853);
+	CU_ASSERT(cfg.upstream_server[4].tls && cfg.upstream_server[4].tls_name[0] == '\0');
+	CU_ASSERT_EQUAL(cfg.upstream_strategy, HD_CONFIG_STRATEGY_ROUND_ROBIN);
+	CHECK_STR(cfg.tls_ca_file, "/etc/heimdall/ca.pem");
+	CU_ASSERT_EQUAL_FATAL(cfg.n_forwards, 3);
+	CHECK_STR(cfg.forwards[0].domain, "lan");
+	CHECK_STR(cfg.forwards[0].where, "heimdall.yaml:11");
+	CHECK_STR(cfg.forwards[1].domain, "168.192.in-addr.arpa");
+	CU_ASSERT_EQUAL(cfg.forwards[1].n_servers, 2);
+	CHECK_STR(cfg.forwards[1].where, "heimdall.yaml:12");
+	CHECK_STR(cfg.forwards[2].domain, "corp.example");
+	CU_ASSERT_EQUAL(cfg.forwards[2].n_servers, 1);
+	CU_ASSERT(cfg.forwards[2].servers[0].tls);
+	CHECK_STR(cfg.forwards[2].servers[0].tls_name, "ns.corp.example");
+	CU_ASSERT_EQUAL(cfg.serve_stale, 0);
+	CU_ASSERT_EQUAL(cfg.stale_ttl, 10);
+	CU_ASSERT_EQUAL(cfg.stale_window, 7200);
+	CU_ASSERT_EQUAL(cfg.prefetch, 0);
+	CHECK_STR(cfg.cache_file, "/var/lib/heimdall/cache.bin");
+	CU_ASSERT_EQUAL(cfg.cache_save_interval, 300);
+
+	/* One item may stand without a list around it. */
+	if (load_ok("upstream: {address: 9.9.9.9, tls: true}\n"
+		    "forward-zone: {domain: lan, servers: [192.168.1.1]}\n") == 0) {
+		CU_ASSERT_EQUAL(cfg.n_upstream, 1);
+		CU_ASSERT_EQUAL(upstream_port(0), 853);
+		CU_ASSERT_EQUAL(cfg.n_forwards, 1);
+	}
+	/* A single string is a list of one, for forward zones too. */
+	if (load_ok("forward-zone: home.arpa=192.168.1.1,192.168.1.2\n") == 0) {
+		CU_ASSERT_EQUAL_FATAL(cfg.n_forwards, 1);
+		CU_ASSERT_EQUAL(cfg.forwards[0].n_servers, 2);
+	}
+	/* The defaults survive a file that does not mention them. */
+	if (load_ok("port: 53\n") == 0) {
+		CU_ASSERT_EQUAL(cfg.upstream_strategy, HD_CONFIG_STRATEGY_FASTEST);
+		CU_ASSERT(cfg.serve_stale && cfg.prefetch);
+		CU_ASSERT_EQUAL(cfg.stale_window, 86400);
+	}
+}
+
+static void
+test_resolver_errors(void)
+{
+	CU_ASSERT_EQUAL(load("upstream:\n  - 9.9.9.9\n  - tls://9.9.9.9#dns_quad9\n"), -EINVAL);
+	CHECK_STR(err, "heimdall.yaml:3: upstream: 'tls://9.9.9.9#dns_quad9' has a bad "
+		  "certificate name after '#' (expected a host name such as dns.example: labels "
+		  "of letters, digits and '-')");
+	CU_ASSERT_EQUAL(load("upstream:\n  - address: 9.9.9.9\n    tls-name: dns.quad9.net\n"),
+			-EINVAL);
+	CHECK_STR(err, "heimdall.yaml:3: upstream.tls-name: 'dns.quad9.net' is for DNS over TLS "
+		  "only (add 'tls: true')");
+	CU_ASSERT_EQUAL(load("upstream:\n  - {address: 9.9.9.9, tls: true, port: 99999}\n"),
+			-EINVAL);
+	CHECK_STR(err, "heimdall.yaml:2: upstream.port: '99999' is not a port (expected "
+		  "1..65535)");
+	CU_ASSERT_EQUAL(load("upstream:\n  - {address: 9.9.9.9, transport: tls}\n"), -EINVAL);
+	CHECK_STR(err, "heimdall.yaml:2: upstream: unknown field 'transport' (expected address, "
+		  "port, tls, tls-name)");
+	CU_ASSERT_EQUAL(load("upstream:\n  - {port: 53}\n"), -EINVAL);
+	CHECK_HAS(err, "heimdall.yaml:2: upstream: an item without 'address'");
+	CU_ASSERT_EQUAL(load("upstream:\n  - {address: [9.9.9.9, 1.1.1.1]}\n"), -EINVAL);
+	CHECK_STR(err, "heimdall.yaml:2: upstream.address: '9.9.9.9,1.1.1.1' is not an IPv4 or "
+		  "IPv6 address (a port goes in 'port')");
+	CU_ASSERT_EQUAL(load("upstream-strategy: [fastest]\n"), -EINVAL);
+	CHECK_STR(err, "heimdall.yaml:1: upstream-strategy: expected one value, found a list");
+	CU_ASSERT_EQUAL(load("upstream-strategy: quickest\n"), -EINVAL);
+	CHECK_STR(err, "heimdall.yaml:1: upstream-strategy: 'quickest' is not an upstream "
+		  "strategy (expected strict, round_robin, fastest or parallel)");
+	CU_ASSERT_EQUAL(load("forward-zone:\n  - lan=192.168.1.1\n  - LAN.=192.168.1.2\n"),
+			-EINVAL);
+	CHECK_STR(err, "heimdall.yaml:3: forward-zone: 'LAN.=192.168.1.2' has the domain of the "
+		  "forward zone given at heimdall.yaml:2");
+	CU_ASSERT_EQUAL(load("forward-zone:\n  - {domain: ., servers: [192.168.1.1]}\n"),
+			-EINVAL);
+	CHECK_STR(err, "heimdall.yaml:2: forward-zone: '.' forwards the root zone: the default "
+		  "servers are set with upstream");
+	CU_ASSERT_EQUAL(load("forward-zone:\n  - {domain: lan, servers: [1.1.1.1, 2.2.2.2, "
+			     "3.3.3.3, 4.4.4.4, 5.5.5.5]}\n"), -EINVAL);
+	CHECK_STR(err, "heimdall.yaml:2: forward-zone: 'lan' has a bad server: '5.5.5.5' is one "
+		  "server too many (at most 4 per zone)");
+	CU_ASSERT_EQUAL(load("forward-zone:\n  - {domain: lan, servers: [{address: 1.1.1.1}]}\n"),
+			-EINVAL);
+	CHECK_HAS(err, "heimdall.yaml:2: forward-zone.servers: expected a list of values");
+	CU_ASSERT_EQUAL(load("forward-zone:\n  - {domain: lan}\n"), -EINVAL);
+	CHECK_HAS(err, "heimdall.yaml:2: forward-zone: an item needs 'domain' and 'servers'");
+	CU_ASSERT_EQUAL(load("forward-zone:\n  - lan\n"), -EINVAL);
+	CHECK_STR(err, "heimdall.yaml:2: forward-zone: 'lan' is not a forward zone (expected "
+		  "DOMAIN=SERVER[,SERVER...], e.g. lan=192.168.1.1)");
+	CU_ASSERT_EQUAL(load("\nstale-window: 30d\n"), -EINVAL);
+	CHECK_STR(err, "heimdall.yaml:2: stale-window: '30d' is out of range (expected a duration "
+		  "in 0..7d)");
+	CU_ASSERT_EQUAL(load("stale-ttl: 0\n"), -EINVAL);
+	CHECK_STR(err, "heimdall.yaml:1: stale-ttl: '0' is out of range (expected a number in "
+		  "1..3600)");
+	CU_ASSERT_EQUAL(load("serve-stale: sometimes\n"), -EINVAL);
+	CHECK_HAS(err, "heimdall.yaml:1: serve-stale: 'sometimes' is not a boolean");
+	CU_ASSERT_EQUAL(load("cache-save-interval: 1 hour\n"), -EINVAL);
+	CHECK_HAS(err, "heimdall.yaml:1: cache-save-interval: '1 hour' is not a duration");
+	CU_ASSERT_EQUAL(load("cache-file: [/a, /b]\n"), -EINVAL);
+	CHECK_STR(err, "heimdall.yaml:1: cache-file: expected one value, found a list");
+	/* An interval without a file loads, and validation says what is missing. */
+	if (load_ok("listen: 10.53.0.1\nupstream: 127.0.0.1:5300\ncache-save-interval: 1h\n")
+	    == 0) {
+		CU_ASSERT_EQUAL(hd_config_validate(&cfg, err, sizeof(err)), -EINVAL);
+		CHECK_STR(err, "cache-save-interval (3600 s) needs cache-file: there is no file to "
+			  "save the cache to");
+	}
+}
+
 /* A rejected file leaves the config as it was, even the lines before the error. */
 static void
 test_failed_load_changes_nothing(void)
@@ -502,6 +654,8 @@ main(int argc, char **argv)
 		{ "recursive alias", test_recursive_alias },
 		{ "blocking and local data", test_block_and_local },
 		{ "blocking and local data errors", test_block_and_local_errors },
+		{ "upstreams, forward zones, stale, persistence", test_resolver_settings },
+		{ "resolver settings errors", test_resolver_errors },
 		{ "empty inputs keep defaults", test_empty_inputs },
 		{ "failed load changes nothing", test_failed_load_changes_nothing },
 		{ "load a file", test_load_file },
