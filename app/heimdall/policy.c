@@ -13,16 +13,23 @@
  * does not share. A query is answered by the old policy or the new one,
  * never by neither.
  *
- * Lists keep their last good text: a file that cannot be read or a URL that
- * cannot be downloaded keeps its previous version (for URLs also on disk
- * under list-dir, written atomically, used at start). The telemetry thread
- * reads only the snapshot kept under `lock`, never the policy itself.
+ * Lists keep their last good version: a file that cannot be read or a URL
+ * that cannot be downloaded keeps its previous version. Once a policy is
+ * published the texts are not kept in memory (a 1M-name hosts file is
+ * 36 MB, close to its compiled filter): the last good copy of every list
+ * is on disk under list-dir (written atomically; a URL list's copy is also
+ * what it starts from), and memory holds its hash and length, enough to
+ * tell a changed list from an unchanged one. Only a list whose copy cannot
+ * be written keeps its text in memory. The telemetry thread reads only the
+ * snapshot kept under `lock`, never the policy itself.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,16 +56,29 @@
 #define TCP_LIMIT		65535
 #define TEL_ERRORS_LISTS	8	/* /heimdall/filter shows bad lines up to this many lists */
 
-/* What the last attempt to read or download one list did. */
+/*
+ * What the last attempt to read or download one list did, and where its
+ * last good version is: list-dir's copy (on_disk) or, when that copy cannot
+ * be written, `text`.
+ */
 struct list_state {
-	char *text;			/* last good text (malloc), or NULL */
-	size_t len;
-	int64_t loaded_at;		/* unix time that text was read, 0: never */
+	int have;			/* a last good version exists */
+	size_t len;			/* its length */
+	uint64_t hash;			/* and hash (text_hash) */
+	int on_disk;			/* list-dir's copy is that version */
+	char *text;			/* or that version, when list-dir cannot hold it */
+	int mem_logged;			/* said once that the text stays in memory */
+	int64_t loaded_at;		/* unix time it was read, 0: never */
 	char last_error[ERR_LEN];	/* "" when the last attempt worked */
 	struct hd_filter_report rep;	/* of the last build */
 	uint32_t rules;			/* after dedup, in the published filter */
-	int from_disk;			/* text is list-dir's copy: download it soon */
-	int changed;			/* text differs from the one last compiled */
+	int changed;			/* differs from the version last compiled */
+};
+
+struct buf {
+	char *p;
+	size_t len;
+	size_t cap;
 };
 
 struct zone_state {
@@ -86,6 +106,10 @@ static struct {
 	int64_t built_at;
 	int building;
 	int curl_ready;
+
+	/* Texts read during one rebuild, freed before it returns (builder only). */
+	struct buf fresh[HD_CONFIG_LISTS_MAX];
+	int fresh_ok[HD_CONFIG_LISTS_MAX];	/* fresh[i] holds a good text (maybe empty) */
 } pol = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 };
@@ -106,12 +130,6 @@ stopping(void)
 }
 
 /* --- reading and downloading ---------------------------------------------- */
-
-struct buf {
-	char *p;
-	size_t len;
-	size_t cap;
-};
 
 static int
 buf_append(struct buf *b, const void *data, size_t n)
@@ -274,64 +292,167 @@ copy_path(char *out, size_t cap, const struct hd_config *cfg, const char *name,
 	snprintf(out, cap, "%s/%s.list%s", cfg->list_dir, name, suffix);
 }
 
-/* Keep a downloaded list for the next start: temp file, fsync, rename. */
-static void
-copy_save(const struct hd_config *cfg, const char *name, const struct buf *b)
+#define COPY_PATH_LEN		(HD_CONFIG_SOURCE_LEN + 96)
+
+/* An error message naming a path; a long path is cut, the message stays whole enough. */
+static void __rte_format_printf(2, 3)
+err_printf(char *err, const char *fmt, ...)
 {
-	char tmp[HD_CONFIG_SOURCE_LEN + 96], path[HD_CONFIG_SOURCE_LEN + 96];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, ERR_LEN, fmt, ap);
+	va_end(ap);
+}
+
+/* Make a rename in @p dir survive a crash; best effort. */
+static void
+dir_sync(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	(void)fsync(fd);
+	close(fd);
+}
+
+/*
+ * Write list @p name's copy in list-dir: temp file, fsync, rename, so that
+ * the copy is always a whole version, the old one or the new one.
+ * @return 0, or a negative errno with @p err saying what failed.
+ */
+static int
+copy_save(const struct hd_config *cfg, const char *name, const struct buf *b, char *err)
+{
+	char tmp[COPY_PATH_LEN], path[COPY_PATH_LEN];
 	size_t off = 0;
 	ssize_t w;
 	int fd, rc;
 
-	if (cfg->list_dir[0] == '\0')
-		return;
 	rc = mkdirs(cfg->list_dir);
 	if (rc < 0) {
-		APP_LOG(WARNING, "list %s: cannot create list-dir %s: %s", name, cfg->list_dir,
-			strerror(-rc));
-		return;
+		snprintf(err, ERR_LEN, "cannot create list-dir %s: %s", cfg->list_dir,
+			 strerror(-rc));
+		return rc;
 	}
 	copy_path(path, sizeof(path), cfg, name, "");
 	copy_path(tmp, sizeof(tmp), cfg, name, ".tmp");
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		goto fail;
+	errno = 0;
 	while (off < b->len) {
 		w = write(fd, b->p + off, b->len - off);
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w <= 0) {
-			close(fd);
-			goto fail_unlink;
-		}
+		if (w <= 0)
+			break;
 		off += (size_t)w;
 	}
-	if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0)
+	if (off < b->len || fsync(fd) != 0) {
+		rc = off < b->len && errno == 0 ? ENOSPC : errno;
+		close(fd);
+		errno = rc;
 		goto fail_unlink;
-	return;
+	}
+	if (close(fd) != 0 || rename(tmp, path) != 0)
+		goto fail_unlink;
+	dir_sync(cfg->list_dir);
+	return 0;
 fail_unlink:
 	rc = errno;
 	unlink(tmp);
 	errno = rc;
 fail:
-	APP_LOG(WARNING, "list %s: cannot keep a copy in %s: %s", name, path, strerror(errno));
+	rc = errno != 0 ? errno : EIO;
+	err_printf(err, "cannot write %s: %s", path, strerror(rc));
+	return -rc;
 }
 
-/* Hand the text of @p b to @p ls (which takes the memory). */
-static void
-text_take(struct list_state *ls, struct buf *b, int from_disk)
+/* @return 1 when list-dir's copy of @p name holds exactly @p b. */
+static int
+copy_same(const struct hd_config *cfg, const char *name, const struct buf *b)
 {
+	char path[COPY_PATH_LEN], chunk[1 << 16];
+	struct stat st;
+	size_t off = 0, n;
+	int same = 1;
+	FILE *f;
+
+	copy_path(path, sizeof(path), cfg, name, "");
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != b->len)
+		return 0;
+	f = fopen(path, "rb");
+	if (f == NULL)
+		return 0;
+	while (same && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (n > b->len - off || memcmp(chunk, b->p + off, n) != 0)
+			same = 0;
+		off += n;
+	}
+	same = same && off == b->len && !ferror(f);
+	fclose(f);
+	return same;
+}
+
+/*
+ * A 64-bit hash of a list's text, eight bytes a step (about 10 ms for a
+ * 36 MB list): with the length it tells a changed list from an unchanged
+ * one without keeping the text, and checks a copy read back from list-dir.
+ * It is no defence against a list made to collide, and needs none: whoever
+ * writes a list already decides what it blocks.
+ */
+static uint64_t
+text_hash(const char *p, size_t len)
+{
+	const uint64_t m = UINT64_C(0xc6a4a7935bd1e995);
+	uint64_t h = UINT64_C(0x9e3779b97f4a7c15) ^ ((uint64_t)len * m), k;
+	size_t i;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		memcpy(&k, p + i, 8);
+		k *= m;
+		k ^= k >> 47;
+		k *= m;
+		h = (h ^ k) * m;
+	}
+	if (i < len) {
+		k = 0;
+		memcpy(&k, p + i, len - i);
+		h = (h ^ k) * m;
+	}
+	h ^= h >> 47;
+	h *= m;
+	return h ^ (h >> 47);
+}
+
+/*
+ * @p b holds a good version of list @p i (read from list-dir's copy when
+ * @p from_disk): note its hash, and keep it for this rebuild only.
+ */
+static void
+text_take(unsigned int i, struct buf *b, int from_disk)
+{
+	struct list_state *ls = &pol.lists[i];
+	uint64_t h = text_hash(b->p, b->len);
+
 	pthread_mutex_lock(&pol.lock);
-	if (ls->text == NULL || ls->len != b->len || memcmp(ls->text, b->p, b->len) != 0)
+	if (!ls->have || ls->len != b->len || ls->hash != h) {
 		ls->changed = 1;
+		ls->on_disk = from_disk;
+	}
+	/* This round's text replaces one kept in memory; texts_settle() decides where it goes. */
 	free(ls->text);
-	ls->text = b->p;
+	ls->text = NULL;
+	ls->have = 1;
 	ls->len = b->len;
+	ls->hash = h;
 	ls->loaded_at = (int64_t)time(NULL);
-	ls->from_disk = from_disk;
 	pthread_mutex_unlock(&pol.lock);
-	b->p = NULL;
-	b->len = b->cap = 0;
+	pol.fresh[i] = *b;
+	pol.fresh_ok[i] = 1;
+	*b = (struct buf){ 0 };
 }
 
 static void
@@ -352,7 +473,7 @@ list_refresh(const struct hd_config *cfg, unsigned int i, int initial)
 {
 	const struct hd_config_list *l = &cfg->lists[i];
 	struct list_state *ls = &pol.lists[i];
-	char err[ERR_LEN] = "", path[HD_CONFIG_SOURCE_LEN + 96];
+	char err[ERR_LEN] = "", path[COPY_PATH_LEN];
 	struct buf b = { 0 };
 	int rc;
 
@@ -364,7 +485,7 @@ list_refresh(const struct hd_config *cfg, unsigned int i, int initial)
 		if (rc == 0) {
 			APP_LOG(INFO, "list %s: starting from the copy in %s; downloading %s "
 				"after start", l->name, path, l->source);
-			text_take(ls, &b, 1);
+			text_take(i, &b, 1);
 			pol.soon = 1;
 			return;
 		}
@@ -375,19 +496,126 @@ list_refresh(const struct hd_config *cfg, unsigned int i, int initial)
 		rc = download(l->source, &b, err);
 	}
 	if (rc == 0) {
-		if (l->is_url)
-			copy_save(cfg, l->name, &b);
 		error_set(ls->last_error, "");
-		text_take(ls, &b, 0);
+		text_take(i, &b, 0);
 		return;
 	}
 	free(b.p);
 	error_set(ls->last_error, err);
-	if (ls->text != NULL)
-		APP_LOG(WARNING, "list %s: %s; keeping the version of %s", l->name, err,
-			ls->from_disk ? "list-dir" : "the last load");
+	if (ls->have)
+		APP_LOG(WARNING, "list %s: %s; keeping its last good version (%s)", l->name, err,
+			ls->text != NULL ? "in memory" : "its copy in list-dir");
 	else
 		APP_LOG(ERR, "list %s: %s; the list is empty until it loads", l->name, err);
+}
+
+/*
+ * The last good text of list @p i for a build: this round's, the one kept
+ * in memory, or list-dir's copy read into @p tmp, checked against the hash
+ * so that a copy edited or cut short is not taken for that version.
+ * @return 0 with *text and *len set ("" for a list that never loaded), or a
+ *   negative errno with @p err saying why.
+ */
+static int
+text_recover(const struct hd_config *cfg, unsigned int i, struct buf *tmp,
+	     const char **text, size_t *len, char *err)
+{
+	const struct list_state *ls = &pol.lists[i];
+	char path[COPY_PATH_LEN];
+	int rc;
+
+	*text = "";
+	*len = 0;
+	if (pol.fresh_ok[i]) {
+		*text = pol.fresh[i].p != NULL ? pol.fresh[i].p : "";
+		*len = pol.fresh[i].len;
+		return 0;
+	}
+	if (!ls->have || ls->len == 0)
+		return 0;
+	if (ls->text != NULL) {
+		*text = ls->text;
+		*len = ls->len;
+		return 0;
+	}
+	copy_path(path, sizeof(path), cfg, cfg->lists[i].name, "");
+	if (!ls->on_disk) {
+		err_printf(err, "%s: does not hold the last good version", path);
+		return -ENOENT;
+	}
+	rc = file_read(path, tmp, err);
+	if (rc < 0)
+		return rc;
+	if (tmp->len != ls->len || text_hash(tmp->p, tmp->len) != ls->hash) {
+		err_printf(err, "%s: changed since heimdall wrote it", path);
+		return -ESTALE;
+	}
+	*text = tmp->p;
+	*len = tmp->len;
+	return 0;
+}
+
+/*
+ * After a build: this round's texts leave memory. Each becomes list-dir's
+ * copy (unless the copy already holds it); one that cannot be written stays
+ * in memory, said once per list, so that a later failure still has it.
+ */
+static void
+texts_settle(const struct hd_config *cfg)
+{
+	char err[ERR_LEN];
+
+	for (unsigned int i = 0; i < cfg->n_lists; i++) {
+		const char *name = cfg->lists[i].name;
+		struct list_state *ls = &pol.lists[i];
+		struct buf *b = &pol.fresh[i];
+		int rc = -ENOENT, logged;
+		char *p;
+
+		if (!pol.fresh_ok[i])
+			continue;
+		if (cfg->list_dir[0] == '\0')
+			snprintf(err, ERR_LEN, "list-dir is empty (no copies kept)");
+		else if (copy_same(cfg, name, b))
+			rc = 0;
+		else
+			rc = copy_save(cfg, name, b, err);
+		if (rc < 0 && b->p != NULL && b->cap > b->len + 1) {
+			/* The buffer grew by doubling: give back what the text does not use. */
+			p = realloc(b->p, b->len + 1);
+			if (p != NULL)
+				b->p = p;
+		}
+		pthread_mutex_lock(&pol.lock);
+		logged = ls->mem_logged;
+		ls->on_disk = rc == 0;
+		ls->mem_logged = rc < 0;
+		if (rc < 0) {
+			ls->text = b->p;
+			b->p = NULL;
+		}
+		pthread_mutex_unlock(&pol.lock);
+		if (rc < 0 && !logged && cfg->list_dir[0] == '\0')
+			APP_LOG(INFO, "list %s: %s; its last good text (%zu bytes) stays in "
+				"memory", name, err, ls->len);
+		else if (rc < 0 && !logged)
+			APP_LOG(WARNING, "list %s: %s; its last good text (%zu bytes) stays in "
+				"memory", name, err, ls->len);
+		free(b->p);
+		*b = (struct buf){ 0 };
+		pol.fresh_ok[i] = 0;
+	}
+}
+
+/* Forget this round's texts (stop, or a start that failed). */
+static void
+texts_drop(void)
+{
+	for (unsigned int i = 0; i < HD_CONFIG_LISTS_MAX; i++) {
+		free(pol.fresh[i].p);
+		pol.fresh[i] = (struct buf){ 0 };
+		pol.fresh_ok[i] = 0;
+	}
 }
 
 /* --- building ----------------------------------------------------------------- */
@@ -434,13 +662,13 @@ spec_fill(const struct hd_config *cfg, const struct hd_config_list *l,
 }
 
 static void
-report_log(const struct hd_config_list *l, const struct hd_filter_report *rep)
+report_log(const struct hd_config_list *l, const struct hd_filter_report *rep, int fresh)
 {
 	const char *syn = hd_filter_syntax_name(rep->syntax);
 
-	APP_LOG(INFO, "list %s: %u rules from %s (%s, %u lines, %u skipped, %u rejected)",
-		l->name, rep->rules, l->source, syn != NULL ? syn : "?", rep->lines,
-		rep->skipped, rep->rejected);
+	APP_LOG(INFO, "list %s: %u rules from %s%s (%s, %u lines, %u skipped, %u rejected)",
+		l->name, rep->rules, fresh ? "" : "the last good version of ", l->source,
+		syn != NULL ? syn : "?", rep->lines, rep->skipped, rep->rejected);
 	if (rep->rejected == 0)
 		return;
 	APP_LOG(WARNING, "list %s: %u line(s) not understood; the first:", l->name,
@@ -480,7 +708,9 @@ groups_add(const struct hd_config *cfg, struct hd_filter_builder *b)
 
 /*
  * Compile every list (its last good text; empty when it never loaded, so
- * list i is always index i and per-list counters survive reloads).
+ * list i is always index i and per-list counters survive reloads). A text
+ * read back from list-dir is freed as soon as it is compiled. When a list's
+ * last good text cannot be had back, nothing is built: the lists in use stay.
  * @return the filter, NULL with *rc 0 when there is no list, or NULL with
  *   *rc < 0 on failure.
  */
@@ -504,18 +734,31 @@ filter_build(const struct hd_config *cfg, int *rc)
 	}
 	for (unsigned int i = 0; i < cfg->n_lists; i++) {
 		const struct list_state *ls = &pol.lists[i];
+		char err[ERR_LEN] = "";
+		struct buf tmp = { 0 };
+		const char *text;
+		size_t len;
 
+		*rc = text_recover(cfg, i, &tmp, &text, &len, err);
+		if (*rc < 0) {
+			free(tmp.p);
+			APP_LOG(ERR, "list %s: %s; keeping the lists in use", cfg->lists[i].name,
+				err);
+			pthread_mutex_lock(&pol.lock);
+			if (ls->last_error[0] == '\0')
+				snprintf(pol.lists[i].last_error, ERR_LEN, "%s", err);
+			pthread_mutex_unlock(&pol.lock);
+			goto fail;
+		}
 		spec_fill(cfg, &cfg->lists[i], &spec);
-		idx = hd_filter_builder_add_list(b, &spec, ls->text != NULL ? ls->text : "",
-						 ls->len, &reps[i]);
+		idx = hd_filter_builder_add_list(b, &spec, text, len, &reps[i]);
+		free(tmp.p);
 		if (idx != (int)i) {
 			APP_LOG(ERR, "list %s: cannot be compiled: %s", cfg->lists[i].name,
 				strerror(idx < 0 ? -idx : EINVAL));
 			*rc = idx < 0 ? idx : -EINVAL;
 			goto fail;
 		}
-		if (ls->text != NULL)
-			report_log(&cfg->lists[i], &reps[i]);
 	}
 	*rc = groups_add(cfg, b);
 	if (*rc < 0)
@@ -534,6 +777,9 @@ filter_build(const struct hd_config *cfg, int *rc)
 		pol.lists[i].changed = 0;
 	}
 	pthread_mutex_unlock(&pol.lock);
+	for (unsigned int i = 0; i < cfg->n_lists; i++)
+		if (pol.lists[i].have)
+			report_log(&cfg->lists[i], &reps[i], pol.fresh_ok[i]);
 	free(reps);
 	return f;
 fail:
@@ -665,8 +911,10 @@ rebuild(int initial)
 
 	for (unsigned int i = 0; i < cfg->n_lists && !stopping(); i++)
 		list_refresh(cfg, i, initial);
-	if (stopping())
+	if (stopping()) {
+		texts_drop();
 		return 0;
+	}
 	/* Unchanged lists (the usual refresh) keep the compiled filter: no rebuild. */
 	if (!initial && cur != NULL && cur->filter != NULL && !lists_changed(cfg)) {
 		f = NULL;
@@ -679,12 +927,14 @@ rebuild(int initial)
 		/* At start every failure is the configuration's: refuse to run with half of it. */
 		hd_filter_free(f);
 		hd_localzone_free(lz);
+		texts_drop();
 		return frc < 0 ? frc : lrc;
 	}
 	next = calloc(1, sizeof(*next));
 	if (next == NULL) {
 		hd_filter_free(f);
 		hd_localzone_free(lz);
+		texts_settle(cfg);
 		return -ENOMEM;
 	}
 	next->filter = frc < 0 && cur != NULL ? cur->filter : f;
@@ -706,6 +956,10 @@ rebuild(int initial)
 	APP_LOG(INFO, "policy %" PRIu64 " published in %" PRIu64 " ms: %u list(s), %zu bytes "
 		"of filter, %u local record(s), %u zone(s)", pol.generation, hd_clock_ms() - t0,
 		cfg->n_lists, pol.filter_memory, pol.n_records, pol.n_zones);
+	/* After the publish, so that writing copies does not delay the new lists. */
+	texts_settle(cfg);
+	/* The texts and the builder's scratch were large: return them to the system. */
+	malloc_trim(0);
 	return 0;
 }
 
@@ -816,6 +1070,7 @@ hd_policy_fini(struct hd_app *app)
 	/* The readers are stopped: no grace period to wait for. */
 	policy_free_unshared(hd_policy_published, NULL);
 	hd_policy_published = NULL;
+	texts_drop();
 	for (unsigned int i = 0; i < HD_CONFIG_LISTS_MAX; i++) {
 		free(pol.lists[i].text);
 		pol.lists[i].text = NULL;
@@ -908,7 +1163,7 @@ list_dict(const struct hd_config_list *l, unsigned int i, int with_errors)
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_string(d, "name", l->name);
 	rte_tel_data_add_dict_string(d, "source", l->source);
-	rte_tel_data_add_dict_string(d, "syntax", ls->text != NULL && syn != NULL ? syn :
+	rte_tel_data_add_dict_string(d, "syntax", ls->have && syn != NULL ? syn :
 				     l->syntax);
 	rte_tel_data_add_dict_u64(d, "allow", (uint64_t)l->allow);
 	if (!l->allow)
