@@ -59,10 +59,16 @@ struct hd_worker {
 	uint64_t filter_hits[HD_FILTER_LISTS_MAX] __rte_cache_aligned;
 } __rte_cache_aligned;
 
-/** Upstream counters copied by the slow path for telemetry (relaxed atomics). */
+/**
+ * Upstream counters copied by the slow path for telemetry (relaxed atomics),
+ * by rank: the default upstreams, then each forward zone's servers in order.
+ */
 struct hd_app_upstream_snap {
 	uint64_t queries, replies, timeouts, rejected;
 	uint32_t rtt_ms;
+	uint64_t failures, race_lost, down_since_ms;
+	uint32_t backoff_ms;
+	uint32_t down;
 };
 
 struct hd_app {
@@ -129,6 +135,25 @@ void hd_slowpath_fini(struct hd_app *app);
 
 /* telemetry.c */
 void hd_telemetry_register(void);
+
+/* persist.c: the cache file; every call on the slow-path thread (the cache's writer) */
+struct hd_persist_stats {
+	uint64_t saved_entries;		/**< entries in the last successful save */
+	uint64_t loaded_entries;	/**< entries loaded at start */
+	uint64_t saves;
+	uint64_t save_failures;
+	uint64_t last_save_wall;	/**< wall-clock seconds of the last good save (0: none) */
+	int last_save_error;		/**< errno of the last save, 0 when it worked */
+	int load_error;			/**< errno why the file was refused at start, or 0 */
+};
+/** Load cfg.cache_file into the cache (when set); after cache creation, before the workers. */
+void hd_persist_load(struct hd_app *app);
+/** Periodic save every cfg.cache_save_interval; call from the slow path's 100 ms timer. */
+void hd_persist_tick(struct hd_app *app);
+/** Save on clean shutdown, after the workers and the slow path have stopped. */
+void hd_persist_fini(struct hd_app *app);
+/** Counters for telemetry; any thread. */
+void hd_persist_stats_get(struct hd_persist_stats *s);
 
 /* policy.c: blocklists and local data, built off the data path and published by RCU */
 /**

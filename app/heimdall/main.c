@@ -14,6 +14,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_mempool.h>
 #include <rte_version.h>
 
 #include "hd_app.h"
@@ -118,6 +119,9 @@ fp_conf_fill(struct hd_fastpath_conf *c, const struct hd_port *p, const struct h
 	c->answer_arp_nd = p->mode != HD_PORT_AF_XDP;
 	c->dns_port = cfg->port;
 	c->udp_size = cfg->udp_size;
+	c->serve_stale = cfg->serve_stale != 0;
+	c->prefetch = cfg->prefetch != 0;
+	c->stale_ttl = cfg->stale_ttl;
 }
 
 /* af_xdp: steer our UDP to the sockets, and let the kernel own the addresses. */
@@ -206,6 +210,25 @@ ring_make(const char *kind, unsigned int i, uint32_t size)
 	return rte_ring_create(name, size, (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
 }
 
+/*
+ * Refresh requests: one pool of query copies shared by the workers (they
+ * get, the slow path puts back), sized so every worker's ring can be full.
+ * Refreshes are rare (once per name per second per worker at most), so the
+ * pool needs no per-lcore cache.
+ */
+static int
+refresh_pool_init(struct hd_app *app)
+{
+	app->refresh_pool = rte_mempool_create("hd_refresh",
+		app->n_workers * app->cfg.ring_size, sizeof(struct hd_dns_query), 0, 0,
+		NULL, NULL, NULL, NULL, (int)rte_socket_id(), 0);
+	if (app->refresh_pool == NULL) {
+		APP_LOG(ERR, "cannot create the refresh pool: %s", rte_strerror(rte_errno));
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static int
 workers_init(struct hd_app *app)
 {
@@ -216,6 +239,8 @@ workers_init(struct hd_app *app)
 				   RTE_CACHE_LINE_SIZE);
 	if (app->workers == NULL)
 		return -ENOMEM;
+	if (refresh_pool_init(app) < 0)
+		return -ENOMEM;
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		struct hd_worker *w = &app->workers[i];
 
@@ -223,7 +248,8 @@ workers_init(struct hd_app *app)
 		w->lcore_id = lcore;
 		w->miss_ring = ring_make("miss", i, app->cfg.ring_size);
 		w->reply_ring = ring_make("reply", i, app->cfg.ring_size);
-		if (w->miss_ring == NULL || w->reply_ring == NULL) {
+		w->refresh_ring = ring_make("refresh", i, app->cfg.ring_size);
+		if (w->miss_ring == NULL || w->reply_ring == NULL || w->refresh_ring == NULL) {
 			APP_LOG(ERR, "cannot create the rings of worker %u: %s", i,
 				rte_strerror(rte_errno));
 			return -ENOMEM;
@@ -248,9 +274,12 @@ workers_fini(struct hd_app *app)
 	for (i = 0; i < app->n_workers; i++) {
 		rte_ring_free(app->workers[i].miss_ring);
 		rte_ring_free(app->workers[i].reply_ring);
+		rte_ring_free(app->workers[i].refresh_ring);
 	}
 	rte_free(app->workers);
 	app->workers = NULL;
+	rte_mempool_free(app->refresh_pool);
+	app->refresh_pool = NULL;
 }
 
 static void
@@ -276,6 +305,9 @@ setup(struct hd_app *app)
 	ret = ports_init(app);
 	if (ret == 0)
 		ret = cache_init(app);
+	/* Warm from the last run before anyone reads the cache; a bad file is only logged. */
+	if (ret == 0)
+		hd_persist_load(app);
 	if (ret == 0)
 		ret = workers_init(app);
 	/* Before the workers run: they start with the lists and records in place. */
@@ -358,6 +390,8 @@ main(int argc, char **argv)
 		APP_LOG(INFO, "stopping");
 		hd_app.stop = 1;
 		rte_eal_mp_wait_lcore();
+		/* A clean stop: nothing writes the cache any more. */
+		hd_persist_fini(&hd_app);
 	}
 	teardown(&hd_app);
 	APP_LOG(INFO, "stopped");

@@ -9,6 +9,11 @@
  * for the client; DNS-over-TCP clients get local data and blocking through
  * lib/upstream's policy hook.
  *
+ * It also takes the workers' refresh requests (stale answers served,
+ * prefetches): each goes upstream like a miss but with no client, so the
+ * answer only refills the cache. When every upstream fails, a client gets
+ * the expired cache entry (serve-stale, RFC 8767) instead of SERVFAIL.
+ *
  * Replies leave through the port's extra TX queue when the PMD gave one;
  * otherwise (af_xdp, af_packet with one queue pair) they go back to the
  * worker that received the query, over its reply ring, and that worker
@@ -16,10 +21,12 @@
  * lcores.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <rte_mempool.h>
 
 #include "hd_app.h"
 #include "hd_clock.h"
@@ -50,9 +57,13 @@ reply_send(struct hd_app *app, struct rte_mbuf *m)
 	rte_pktmbuf_free(m);
 }
 
-/* Write the reply (answer @p a, or @p rcode without records) into @p m and send it. */
+/*
+ * Write the reply (answer @p a, or @p rcode without records) into @p m and
+ * send it; @p stale_ttl non-zero: @p a is past its expiry, every TTL says that.
+ */
 static void
-reply_finish(struct hd_app *app, struct rte_mbuf *m, const struct hd_dns_answer *a, int rcode)
+reply_finish(struct hd_app *app, struct rte_mbuf *m, const struct hd_dns_answer *a, int rcode,
+	     uint32_t stale_ttl)
 {
 	uint16_t cap = (uint16_t)(rte_pktmbuf_tailroom(m) + m->data_len);
 	int len;
@@ -60,7 +71,7 @@ reply_finish(struct hd_app *app, struct rte_mbuf *m, const struct hd_dns_answer 
 	/* The answer is cached as it is; this client may still be blocked from it (cloaking). */
 	len = hd_fastpath_reply_policy(&app->fp_conf[m->port], sp_stats, hd_policy_current(),
 				       hd_policy_slow_hits(), rte_pktmbuf_mtod(m, uint8_t *),
-				       m->data_len, cap, a, rcode, hd_clock_sec(), 0);
+				       m->data_len, cap, a, rcode, hd_clock_sec(), stale_ttl);
 	if (len < 0) {
 		hd_stats_inc(sp_stats, HD_STAT_dropped);
 		rte_pktmbuf_free(m);
@@ -71,6 +82,30 @@ reply_finish(struct hd_app *app, struct rte_mbuf *m, const struct hd_dns_answer 
 	reply_send(app, m);
 }
 
+/*
+ * Every upstream failed for @p q: answer from the cache past expiry when it
+ * still holds the entry (RFC 8767), or fresh when an identical question
+ * filled it meanwhile. @return 0 when answered.
+ */
+static int
+reply_stale(struct hd_app *app, struct rte_mbuf *m, const struct hd_dns_query *q)
+{
+	const struct hd_dns_answer *a;
+	struct hd_cache_key k;
+	int stale = 0;
+
+	if (!app->cfg.serve_stale || app->cfg.stale_window == 0)
+		return -ENOENT;
+	hd_cache_key_from_query(&k, q);
+	a = hd_cache_lookup(app->cache, &k, hd_clock_sec(), &stale);
+	if (a == NULL)
+		return -ENOENT;
+	if (stale)
+		hd_stats_inc(sp_stats, HD_STAT_stale_answers);
+	reply_finish(app, m, a, HD_DNS_RCODE_NOERROR, stale ? app->cfg.stale_ttl : 0);
+	return 0;
+}
+
 static void
 upstream_done(void *arg, void *client, const struct hd_dns_query *q,
 	      const struct hd_dns_answer *a, int rcode)
@@ -78,13 +113,17 @@ upstream_done(void *arg, void *client, const struct hd_dns_query *q,
 	struct hd_app *app = arg;
 	struct rte_mbuf *m = client;
 
-	RTE_SET_USED(q);
+	/* A refresh: lib/upstream has cached the answer; nobody to reply to. */
+	if (client == HD_APP_REFRESH)
+		return;
 	/* At shutdown the workers and reply rings are gone: nobody to send to. */
 	if (app->stopping) {
 		rte_pktmbuf_free(m);
 		return;
 	}
-	reply_finish(app, m, a, rcode);
+	if (a == NULL && rcode == HD_DNS_RCODE_SERVFAIL && reply_stale(app, m, q) == 0)
+		return;
+	reply_finish(app, m, a, rcode, 0);
 }
 
 static void
@@ -106,12 +145,12 @@ miss_handle(struct hd_app *app, struct rte_mbuf *m)
 	hd_cache_key_from_query(&k, &q);
 	a = hd_cache_lookup(app->cache, &k, hd_clock_sec(), NULL);
 	if (a != NULL) {
-		reply_finish(app, m, a, HD_DNS_RCODE_NOERROR);
+		reply_finish(app, m, a, HD_DNS_RCODE_NOERROR, 0);
 		return;
 	}
 	ret = hd_upstream_resolve(app->upstream, &q, m);
-	if (ret < 0)
-		reply_finish(app, m, NULL, HD_DNS_RCODE_SERVFAIL);
+	if (ret < 0 && reply_stale(app, m, &q) != 0)
+		reply_finish(app, m, NULL, HD_DNS_RCODE_SERVFAIL, 0);
 }
 
 static unsigned int
@@ -130,14 +169,41 @@ misses_take(struct hd_app *app)
 	return total;
 }
 
+/*
+ * Refresh requests from the workers: the query objects go back to the pool
+ * as soon as lib/upstream has copied them. A refresh is no client query:
+ * it is counted by the worker that asked (prefetches), not here.
+ */
+static unsigned int
+refreshes_take(struct hd_app *app)
+{
+	struct hd_dns_query *q[HD_APP_BURST];
+	unsigned int w, n, i, total = 0;
+
+	for (w = 0; w < app->n_workers; w++) {
+		if (app->workers[w].refresh_ring == NULL)
+			continue;
+		n = rte_ring_sc_dequeue_burst(app->workers[w].refresh_ring, (void **)q,
+					      HD_APP_BURST, NULL);
+		for (i = 0; i < n; i++) {
+			/* -ENOBUFS: the slow path is saturated with clients;
+			 * the entry stays stale and a later hit asks again. */
+			(void)hd_upstream_resolve(app->upstream, q[i], HD_APP_REFRESH);
+			rte_mempool_put(app->refresh_pool, q[i]);
+		}
+		total += n;
+	}
+	return total;
+}
+
 /* Telemetry runs on its own thread; the upstream's counters belong to this one. */
 static void
 upstream_snapshot(struct hd_app *app)
 {
+	unsigned int i, n = hd_upstream_server_count(app->upstream);
 	struct hd_upstream_server_stats s;
-	unsigned int i;
 
-	for (i = 0; i < app->cfg.n_upstream && i < HD_UPSTREAM_MAX; i++) {
+	for (i = 0; i < n && i < HD_UPSTREAM_MAX; i++) {
 		struct hd_app_upstream_snap *d = &app->up_snap[i];
 
 		if (hd_upstream_server_stats(app->upstream, i, &s) < 0)
@@ -147,6 +213,11 @@ upstream_snapshot(struct hd_app *app)
 		__atomic_store_n(&d->timeouts, s.timeouts, __ATOMIC_RELAXED);
 		__atomic_store_n(&d->rejected, s.rejected, __ATOMIC_RELAXED);
 		__atomic_store_n(&d->rtt_ms, s.rtt_ms, __ATOMIC_RELAXED);
+		__atomic_store_n(&d->failures, s.failures, __ATOMIC_RELAXED);
+		__atomic_store_n(&d->race_lost, s.race_lost, __ATOMIC_RELAXED);
+		__atomic_store_n(&d->down_since_ms, s.down_since_ms, __ATOMIC_RELAXED);
+		__atomic_store_n(&d->backoff_ms, s.backoff_ms, __ATOMIC_RELAXED);
+		__atomic_store_n(&d->down, (uint32_t)s.down, __ATOMIC_RELAXED);
 	}
 }
 
@@ -156,6 +227,8 @@ timer_run(struct hd_app *app)
 	hd_cache_reclaim(app->cache);
 	hd_cache_expire(app->cache, hd_clock_sec(), EXPIRE_BUDGET);
 	upstream_snapshot(app);
+	/* Periodic cache saves (persist.c): this thread is the cache's writer. */
+	hd_persist_tick(app);
 }
 
 static void
@@ -185,17 +258,59 @@ listen_fill(struct hd_upstream_params *up, const struct hd_config *cfg)
 	}
 }
 
+static void
+server_add(struct hd_upstream_params *up, const struct sockaddr_storage *addr,
+	   const struct hd_config_server *cs, unsigned int group)
+{
+	unsigned int i = up->n_servers++;
+
+	up->servers[i] = *addr;
+	up->opts[i].group = (uint8_t)group;
+	up->opts[i].tls = cs->tls ? 1 : 0;
+	snprintf(up->opts[i].tls_name, sizeof(up->opts[i].tls_name), "%s", cs->tls_name);
+}
+
+/*
+ * Servers by rank (telemetry uses the same): the default upstreams, then
+ * each forward zone's in order. The config bounds (8 + 32 zones of 4)
+ * match lib/upstream's.
+ */
+static void
+servers_fill(struct hd_upstream_params *up, const struct hd_config *cfg)
+{
+	unsigned int i, z;
+
+	RTE_BUILD_BUG_ON(HD_CONFIG_UPSTREAM_MAX > HD_UPSTREAM_GROUP_MAX);
+	RTE_BUILD_BUG_ON(HD_CONFIG_FORWARD_SERVERS_MAX > HD_UPSTREAM_GROUP_MAX);
+	RTE_BUILD_BUG_ON(HD_CONFIG_FORWARDS_MAX > HD_UPSTREAM_ZONES_MAX);
+	RTE_BUILD_BUG_ON(HD_CONFIG_UPSTREAM_MAX +
+			 HD_CONFIG_FORWARDS_MAX * HD_CONFIG_FORWARD_SERVERS_MAX > HD_UPSTREAM_MAX);
+	/* upstream[] holds the address, as before; upstream_server[] adds TLS. */
+	for (i = 0; i < cfg->n_upstream; i++)
+		server_add(up, &cfg->upstream[i], &cfg->upstream_server[i], 0);
+	for (z = 0; z < cfg->n_forwards; z++) {
+		const struct hd_config_forward *f = &cfg->forwards[z];
+
+		snprintf(up->zones[z].domain, sizeof(up->zones[z].domain), "%s", f->domain);
+		for (i = 0; i < f->n_servers; i++)
+			server_add(up, &f->servers[i].addr, &f->servers[i], z + 1);
+	}
+	up->n_zones = cfg->n_forwards;
+	up->strategy = (enum hd_upstream_strategy)cfg->upstream_strategy;
+	up->tls_ca_file = cfg->tls_ca_file;
+}
+
 int
 hd_slowpath_init(struct hd_app *app)
 {
 	const struct hd_config *cfg = &app->cfg;
-	struct hd_upstream_params up;
-	unsigned int i;
+	/* Static: some 60 KiB, and only used here. */
+	static struct hd_upstream_params up;
+	int stale = cfg->serve_stale && cfg->stale_window > 0;
 
 	sp_stats = hd_stats_self();
 	memset(&up, 0, sizeof(up));
-	for (i = 0; i < cfg->n_upstream && i < HD_UPSTREAM_MAX; i++)
-		up.servers[up.n_servers++] = cfg->upstream[i];
+	servers_fill(&up, cfg);
 	listen_fill(&up, cfg);
 	up.attempt_ms = cfg->upstream_timeout_ms;
 	up.total_ms = cfg->upstream_budget_ms;
@@ -206,6 +321,10 @@ hd_slowpath_init(struct hd_app *app)
 	up.limits.min_ttl = cfg->cache_min_ttl;
 	up.limits.max_ttl = cfg->cache_max_ttl;
 	up.limits.neg_max_ttl = cfg->cache_neg_max_ttl;
+	/* The cache keeps an entry this long past expiry for stale answers. */
+	up.limits.stale_ttl = stale ? cfg->stale_window : 0;
+	up.stale_ttl = stale ? cfg->stale_ttl : 0;
+	up.refresh_client = HD_APP_REFRESH;
 	up.stats = sp_stats;
 	up.done = upstream_done;
 	up.done_arg = app;
@@ -231,6 +350,7 @@ hd_slowpath_run(struct hd_app *app)
 	rte_rcu_qsbr_thread_online(app->policy_qsv, reader);
 	while (!__atomic_load_n(&app->stop, __ATOMIC_RELAXED)) {
 		taken = misses_take(app);
+		taken += refreshes_take(app);
 		/* Idle: sleep in epoll up to 1 ms; a miss then waits at most that long. */
 		idle = taken == 0 && hd_upstream_pending(app->upstream) == 0;
 		hd_upstream_poll(app->upstream, idle ? 1 : 0);
@@ -254,8 +374,13 @@ rings_drain(struct hd_app *app)
 	unsigned int w;
 
 	for (w = 0; w < app->n_workers; w++) {
+		void *q;
+
 		while (rte_ring_sc_dequeue(app->workers[w].miss_ring, (void **)&m) == 0)
 			rte_pktmbuf_free(m);
+		while (app->workers[w].refresh_ring != NULL &&
+		       rte_ring_sc_dequeue(app->workers[w].refresh_ring, &q) == 0)
+			rte_mempool_put(app->refresh_pool, q);
 		while (rte_ring_sc_dequeue(app->workers[w].reply_ring, (void **)&m) == 0)
 			rte_pktmbuf_free(m);
 	}

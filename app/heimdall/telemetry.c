@@ -38,11 +38,18 @@ static int
 handle_cache(const char *cmd __rte_unused, const char *params __rte_unused,
 	     struct rte_tel_data *d)
 {
+	struct hd_persist_stats ps;
 	struct hd_cache_stats s;
+	uint64_t refreshes, dropped;
 
 	if (hd_app.cache == NULL)
 		return -ENODEV;
 	hd_cache_stats_get(hd_app.cache, &s);
+	hd_persist_stats_get(&ps);
+	/* prefetches counts every refresh asked (stale or near expiry); the
+	 * dropped ones never reached the slow path. */
+	refreshes = hd_stats_sum(HD_STAT_prefetches);
+	dropped = hd_stats_sum(HD_STAT_refresh_dropped);
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_u64(d, "entries", s.entries);
 	rte_tel_data_add_dict_u64(d, "bytes", s.bytes);
@@ -50,8 +57,23 @@ handle_cache(const char *cmd __rte_unused, const char *params __rte_unused,
 	rte_tel_data_add_dict_u64(d, "max_bytes", hd_app.cfg.cache_bytes);
 	rte_tel_data_add_dict_u64(d, "inserts", s.inserts);
 	rte_tel_data_add_dict_u64(d, "replaced", s.replaced);
+	rte_tel_data_add_dict_u64(d, "hits", hd_stats_sum(HD_STAT_cache_hits));
+	rte_tel_data_add_dict_u64(d, "misses", hd_stats_sum(HD_STAT_cache_misses));
 	rte_tel_data_add_dict_u64(d, "evictions", s.evictions);
 	rte_tel_data_add_dict_u64(d, "expired", s.expired);
+	rte_tel_data_add_dict_u64(d, "stale_answers", hd_stats_sum(HD_STAT_stale_answers));
+	rte_tel_data_add_dict_u64(d, "prefetches", refreshes);
+	rte_tel_data_add_dict_u64(d, "refreshes", refreshes > dropped ? refreshes - dropped : 0);
+	rte_tel_data_add_dict_u64(d, "refresh_dropped", dropped);
+	rte_tel_data_add_dict_u64(d, "saved_entries", ps.saved_entries);
+	rte_tel_data_add_dict_u64(d, "loaded_entries", ps.loaded_entries);
+	rte_tel_data_add_dict_u64(d, "saves", ps.saves);
+	rte_tel_data_add_dict_u64(d, "save_failures", ps.save_failures);
+	rte_tel_data_add_dict_u64(d, "last_save_time", ps.last_save_wall);
+	rte_tel_data_add_dict_string(d, "last_save_error",
+				     ps.last_save_error != 0 ? strerror(ps.last_save_error) : "");
+	rte_tel_data_add_dict_string(d, "load_error",
+				     ps.load_error != 0 ? strerror(ps.load_error) : "");
 	return 0;
 }
 
@@ -59,25 +81,71 @@ static int
 handle_upstreams(const char *cmd __rte_unused, const char *params __rte_unused,
 		 struct rte_tel_data *d)
 {
-	char addr[INET6_ADDRSTRLEN + 16], key[16];
-	unsigned int i;
+	/* Ranks as the slow path built them: default upstreams, then each
+	 * forward zone's servers (slowpath.c servers_fill()). */
+	const struct hd_config *cfg = &hd_app.cfg;
+	unsigned int i, z = 0, k = 0, n = cfg->n_upstream;
+	char ip[INET6_ADDRSTRLEN], key[16];
 
+	for (i = 0; i < cfg->n_forwards; i++)
+		n += cfg->forwards[i].n_servers;
 	/* DPDK 22.11 arrays cannot hold dicts: one dict per server, keyed by its rank. */
 	rte_tel_data_start_dict(d);
-	for (i = 0; i < hd_app.cfg.n_upstream && i < HD_UPSTREAM_MAX; i++) {
+	rte_tel_data_add_dict_string(d, "strategy", hd_config_strategy_name(cfg->upstream_strategy));
+	rte_tel_data_add_dict_u64(d, "dedup_joined", hd_stats_sum(HD_STAT_dedup_joined));
+	for (i = 0; i < n && i < HD_UPSTREAM_MAX; i++) {
 		const struct hd_app_upstream_snap *s = &hd_app.up_snap[i];
-		struct rte_tel_data *one = rte_tel_data_alloc();
+		const struct sockaddr_storage *addr;
+		const struct hd_config_server *cs;
+		const char *group = "default";
+		struct rte_tel_data *one;
+		uint16_t port;
 
+		if (i < cfg->n_upstream) {
+			addr = &cfg->upstream[i];
+			cs = &cfg->upstream_server[i];
+		} else {
+			while (k >= cfg->forwards[z].n_servers) {
+				z++;
+				k = 0;
+			}
+			cs = &cfg->forwards[z].servers[k++];
+			addr = &cs->addr;
+			group = cfg->forwards[z].domain;
+		}
+		one = rte_tel_data_alloc();
 		if (one == NULL)
 			return -ENOMEM;
 		rte_tel_data_start_dict(one);
-		rte_tel_data_add_dict_string(one, "address",
-			sockaddr_str(&hd_app.cfg.upstream[i], addr, sizeof(addr)));
+		if (addr->ss_family == AF_INET) {
+			const struct sockaddr_in *sin = (const struct sockaddr_in *)addr;
+
+			inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
+			port = ntohs(sin->sin_port);
+		} else {
+			const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)addr;
+
+			inet_ntop(AF_INET6, &sin6->sin6_addr, ip, sizeof(ip));
+			port = ntohs(sin6->sin6_port);
+		}
+		rte_tel_data_add_dict_string(one, "address", ip);
+		rte_tel_data_add_dict_u64(one, "port", port);
+		rte_tel_data_add_dict_string(one, "transport", cs->tls ? "tls" : "udp");
+		rte_tel_data_add_dict_string(one, "tls_name", cs->tls_name);
+		rte_tel_data_add_dict_string(one, "group", group);
+		rte_tel_data_add_dict_string(one, "state",
+			__atomic_load_n(&s->down, __ATOMIC_RELAXED) ? "down" : "up");
 		rte_tel_data_add_dict_u64(one, "queries", __atomic_load_n(&s->queries, __ATOMIC_RELAXED));
 		rte_tel_data_add_dict_u64(one, "replies", __atomic_load_n(&s->replies, __ATOMIC_RELAXED));
+		rte_tel_data_add_dict_u64(one, "failures", __atomic_load_n(&s->failures, __ATOMIC_RELAXED));
 		rte_tel_data_add_dict_u64(one, "timeouts", __atomic_load_n(&s->timeouts, __ATOMIC_RELAXED));
 		rte_tel_data_add_dict_u64(one, "rejected", __atomic_load_n(&s->rejected, __ATOMIC_RELAXED));
+		rte_tel_data_add_dict_u64(one, "race_lost", __atomic_load_n(&s->race_lost, __ATOMIC_RELAXED));
 		rte_tel_data_add_dict_u64(one, "rtt_ms", __atomic_load_n(&s->rtt_ms, __ATOMIC_RELAXED));
+		rte_tel_data_add_dict_u64(one, "backoff_ms", __atomic_load_n(&s->backoff_ms, __ATOMIC_RELAXED));
+		if (__atomic_load_n(&s->down, __ATOMIC_RELAXED))
+			rte_tel_data_add_dict_u64(one, "down_since_ms",
+				__atomic_load_n(&s->down_since_ms, __ATOMIC_RELAXED));
 		snprintf(key, sizeof(key), "%u", i);
 		rte_tel_data_add_dict_container(d, key, one, 0);
 	}
@@ -226,9 +294,9 @@ void
 hd_telemetry_register(void)
 {
 	rte_telemetry_register_cmd("/heimdall/cache", handle_cache,
-		"Cache size and counters: entries, bytes, capacity, inserts, evictions, expired. No parameters.");
+		"Cache size and counters: entries, bytes, capacity, inserts, hits, misses, evictions, expired, stale_answers, prefetches, refreshes, saved_entries, loaded_entries, last_save_error. No parameters.");
 	rte_telemetry_register_cmd("/heimdall/upstreams", handle_upstreams,
-		"Per upstream server, by rank in the configuration: address, queries, replies, timeouts, rejected, rtt_ms. No parameters.");
+		"Per upstream server by rank (default upstreams, then forward zones): address, port, transport, tls_name, group, state, queries, replies, failures, timeouts, rejected, race_lost, rtt_ms, backoff_ms, down_since_ms; and strategy, dedup_joined. No parameters.");
 	rte_telemetry_register_cmd("/heimdall/lcores", handle_lcores,
 		"Role of each lcore: main+slow, or worker with the port queues it polls. No parameters.");
 	rte_telemetry_register_cmd("/heimdall/config", handle_config,

@@ -4,13 +4,18 @@
  * of 32 run to completion through hd_fastpath_handle(): hits go back out
  * in the same mbuf, misses travel to the slow path over the miss ring.
  * Local data and blocklists (the published policy, read once per burst)
- * are applied before the cache.
+ * are applied before the cache. Stale answers and prefetches ask the slow
+ * path for a refresh over the refresh ring (a copy of the query from
+ * hd_app.refresh_pool).
  * No syscalls (beyond what a PMD does inside rx/tx), no allocation, no
  * locks, no logging.
  */
+#include <string.h>
+
 #include <rte_branch_prediction.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <rte_mempool.h>
 #include <rte_prefetch.h>
 
 #include "hd_app.h"
@@ -69,6 +74,27 @@ miss_send(struct worker_state *ws, struct rte_mbuf *m)
 	}
 }
 
+/*
+ * Hand the refresh hd_fastpath_handle() asked for (a stale answer went out,
+ * or a prefetch is due) to the slow path. A full pool or ring drops it: the
+ * entry is still served, and the next hit a second later asks again.
+ */
+static __rte_noinline void
+refresh_send(struct worker_state *ws, const struct hd_fastpath_ctx *ctx)
+{
+	void *obj;
+
+	if (unlikely(rte_mempool_get(hd_app.refresh_pool, &obj) != 0)) {
+		hd_stats_inc(ws->stats, HD_STAT_refresh_dropped);
+		return;
+	}
+	memcpy(obj, &ctx->refresh_q, sizeof(ctx->refresh_q));
+	if (unlikely(rte_ring_sp_enqueue(ws->w->refresh_ring, obj) != 0)) {
+		rte_mempool_put(hd_app.refresh_pool, obj);
+		hd_stats_inc(ws->stats, HD_STAT_refresh_dropped);
+	}
+}
+
 static inline void
 packet_handle(struct worker_state *ws, struct hd_fastpath_ctx *ctx, uint16_t port,
 	      struct rte_mbuf *m)
@@ -86,6 +112,8 @@ packet_handle(struct worker_state *ws, struct hd_fastpath_ctx *ctx, uint16_t por
 	m->port = port;
 	cap = (uint16_t)(rte_pktmbuf_tailroom(m) + m->data_len);
 	v = hd_fastpath_handle(ctx, rte_pktmbuf_mtod(m, uint8_t *), m->data_len, cap, &out_len);
+	if (unlikely(ctx->refresh_pending))
+		refresh_send(ws, ctx);
 	switch (v) {
 	case HD_FP_TX:
 		m->data_len = out_len;

@@ -38,11 +38,9 @@
 #include <rte_random.h>
 #include <rte_rcu_qsbr.h>
 
-#include "hd_cache.h"
+#include "cache_private.h"
 
 RTE_LOG_REGISTER_DEFAULT(hd_cache_logtype, INFO);
-#define CACHE_LOG(level, fmt, ...) \
-	rte_log(RTE_LOG_##level, hd_cache_logtype, "cache: " fmt "\n", ##__VA_ARGS__)
 
 #define CACHE_ENTRIES_MIN	64
 /* Keeps the hash (entries plus headroom) under RTE_HASH_ENTRIES_MAX. */
@@ -655,4 +653,32 @@ hd_cache_stats_get(const struct hd_cache *c, struct hd_cache_stats *s)
 	s->evictions = __atomic_load_n(&c->st.evictions, __ATOMIC_RELAXED);
 	s->expired = __atomic_load_n(&c->st.expired, __ATOMIC_RELAXED);
 	s->capacity = c->st.capacity;
+}
+
+int32_t
+hd_cache_iterate_(const struct hd_cache *c, const struct hd_cache_key **k,
+		  const struct hd_dns_answer **a, uint32_t *next)
+{
+	const void *key;
+	void *data;
+	int32_t pos;
+
+	pos = rte_hash_iterate(c->h, &key, &data, next);
+	if (pos >= 0) {
+		*k = key;
+		*a = data;
+	}
+	return pos;
+}
+
+uint32_t
+hd_cache_max_entries_(const struct hd_cache *c)
+{
+	return c->max_entries;
+}
+
+uint64_t
+hd_cache_max_bytes_(const struct hd_cache *c)
+{
+	return c->max_bytes;
 }

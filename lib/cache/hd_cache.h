@@ -109,4 +109,65 @@ void hd_cache_reclaim(struct hd_cache *c);
 /** Counters; any thread (values may be a moment old). */
 void hd_cache_stats_get(const struct hd_cache *c, struct hd_cache_stats *s);
 
+/* ---- persistence (persist.c) ---- */
+
+/** First bytes of a cache file; the format is described in persist.c. */
+#define HD_CACHE_FILE_MAGIC	"HDCACHE1"
+#define HD_CACHE_FILE_VERSION	1
+
+/** A serialized cache, ready to be written by any thread. */
+struct hd_cache_image {
+	uint8_t *buf;		/**< the whole file, checksum included (malloc) */
+	size_t len;
+	uint32_t entries;
+};
+
+/**
+ * Serialize every entry still servable at @p now (fresh, or stale within
+ * its limit) with its key, its age and its TTLs. Writer only (the entries
+ * it reads cannot be reclaimed under it); takes time proportional to the
+ * cache but never blocks the readers.
+ * @param wall_now  wall-clock seconds (CLOCK_REALTIME), stored in the file
+ * @param now       the data-path clock the entries were stored with
+ * @return 0 and @p img filled (free with hd_cache_image_free()), or -ENOMEM.
+ */
+int __rte_warn_unused_result
+hd_cache_snapshot(struct hd_cache *c, uint64_t wall_now, uint32_t now,
+		  struct hd_cache_image *img);
+
+/**
+ * Write @p img to @p path atomically: @p path.tmp, fsync, rename over
+ * @p path, fsync of the directory. Any thread (touches no cache state).
+ * @return 0 or a negative errno (the temporary file is removed on failure).
+ */
+int __rte_warn_unused_result
+hd_cache_image_write(const struct hd_cache_image *img, const char *path);
+
+/** Free the buffer of @p img; a zeroed image is a no-op. */
+void hd_cache_image_free(struct hd_cache_image *img);
+
+/**
+ * hd_cache_snapshot() then hd_cache_image_write(). Writer only.
+ * @return entries saved, or a negative errno.
+ */
+int hd_cache_save(struct hd_cache *c, const char *path, uint64_t wall_now, uint32_t now);
+
+/**
+ * Load a file written by hd_cache_save(). Writer only.
+ *
+ * Nothing is inserted unless the whole file checks out: magic, version,
+ * sizes, checksum, then every entry (lengths, counts, TTL offsets at the
+ * TTL of each record, names that parse, key name == question length). The
+ * TTLs are aged by the wall-clock time since the entry was stored; entries
+ * past their stale limit are skipped. A rejected file is logged with the
+ * reason and leaves the cache as it was.
+ * @param wall_now  wall-clock seconds now
+ * @param now       the data-path clock to store the entries with
+ * @return entries inserted (>= 0), or -ENOENT (no file), -EPROTO (not a
+ *   cache file), -ENOTSUP (another version), -EBADMSG (corrupt or
+ *   truncated), -EFBIG (larger than this cache could hold), -ENOMEM, or
+ *   another negative errno from reading.
+ */
+int hd_cache_load(struct hd_cache *c, const char *path, uint64_t wall_now, uint32_t now);
+
 #endif /* HD_CACHE_H */

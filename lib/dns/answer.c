@@ -345,14 +345,39 @@ hd_dns_header_write(struct hd_wire *w, uint16_t id, uint16_t flags, uint16_t qd,
 	hd_wire_write_u16(w, ar);
 }
 
+/* EDE option without EXTRA-TEXT: option code, length, INFO-CODE. */
+#define EDE_OPT_LEN	6
+
+/* An OPT at the cursor, carrying EDE @p ede unless it is HD_DNS_EDE_NONE. */
+static void
+opt_ede_write(struct hd_wire *w, const struct hd_dns_query *q, uint16_t ede)
+{
+	hd_dns_opt_write(w, q, 0);
+	if (ede == HD_DNS_EDE_NONE)
+		return;
+	hd_wire_put_u16_at(w, w->pos - 2, EDE_OPT_LEN);
+	hd_wire_write_u16(w, HD_DNS_OPT_EDE);
+	hd_wire_write_u16(w, 2);
+	hd_wire_write_u16(w, ede);
+}
+
 int
 hd_dns_reply_answer(uint8_t *msg, size_t cap, const struct hd_dns_query *q,
 		    const struct hd_dns_answer *a, uint32_t now, uint32_t stale_ttl,
 		    size_t limit)
 {
+	return hd_dns_reply_answer_ede(msg, cap, q, a, now, stale_ttl, HD_DNS_EDE_NONE, limit);
+}
+
+int
+hd_dns_reply_answer_ede(uint8_t *msg, size_t cap, const struct hd_dns_query *q,
+			const struct hd_dns_answer *a, uint32_t now, uint32_t stale_ttl,
+			uint16_t ede, size_t limit)
+{
 	const uint16_t *offs = hd_dns_answer_ttl_offs(a);
 	size_t qend = q->question_end;
-	size_t opt = q->has_edns ? HD_DNS_OPT_LEN : 0;
+	size_t opt = !q->has_edns ? 0 :
+		HD_DNS_OPT_LEN + (ede != HD_DNS_EDE_NONE ? EDE_OPT_LEN : 0);
 	uint32_t age = now > a->stored ? now - a->stored : 0;
 	uint16_t flags;
 	struct hd_wire w;
@@ -387,7 +412,7 @@ hd_dns_reply_answer(uint8_t *msg, size_t cap, const struct hd_dns_query *q,
 		}
 	}
 	if (opt)
-		hd_dns_opt_write(&w, q, 0);
+		opt_ede_write(&w, q, ede);
 	return hd_wire_ok(&w) ? (int)w.pos : -ENOSPC;
 }
 

@@ -299,6 +299,17 @@ int hd_dns_reply_answer(uint8_t *msg, size_t cap, const struct hd_dns_query *q,
 			size_t limit);
 
 /**
+ * hd_dns_reply_answer() with an Extended DNS Error (RFC 8914) in the OPT:
+ * when the query had EDNS and @p ede is not HD_DNS_EDE_NONE, the OPT carries
+ * an EDE option with INFO-CODE @p ede and no EXTRA-TEXT (6 more bytes,
+ * counted against @p limit). Serve-stale replies use HD_DNS_EDE_STALE.
+ * A query without EDNS gets no OPT, so no EDE, exactly as before.
+ */
+int hd_dns_reply_answer_ede(uint8_t *msg, size_t cap, const struct hd_dns_query *q,
+			    const struct hd_dns_answer *a, uint32_t now, uint32_t stale_ttl,
+			    uint16_t ede, size_t limit);
+
+/**
  * Write a reply with @p rcode and no records into @p msg (which holds the
  * client's query): header with the client's ID, QR, RA, RD copied, the
  * question when @p q->question_end is non-zero (else QDCOUNT=0), an OPT

@@ -799,6 +799,58 @@ client_addr(const uint8_t *pkt, const struct hd_pkt *p)
 	return pkt + p->l3_off + (p->ipv6 ? IPV6_SRC_OFF : IPV4_SRC_OFF);
 }
 
+/* ---- refresh requests: serve-stale and prefetch ---- */
+
+/* FNV-1a of the key's question: only computed when a refresh is due. */
+static uint32_t
+refresh_hash(const struct hd_cache_key *k)
+{
+	uint32_t h = 2166136261u;
+	unsigned int i;
+
+	h = (h ^ (k->qtype & 0xff)) * 16777619u;
+	h = (h ^ (k->qtype >> 8)) * 16777619u;
+	h = (h ^ (k->qclass & 0xff)) * 16777619u;
+	h = (h ^ k->flags) * 16777619u;
+	for (i = 0; i < k->name_len; i++)
+		h = (h ^ k->name[i]) * 16777619u;
+	return h;
+}
+
+/*
+ * Ask the slow path to refresh the entry of @p k, unless this context
+ * asked for the same name during this second already: a name hit by a
+ * thousand clients while stale costs one request per second and worker,
+ * and the slow path joins identical outstanding questions across workers.
+ * A colliding name only displaces the slot, so it never suppresses another.
+ */
+static __rte_noinline void
+refresh_request(struct hd_fastpath_ctx *ctx, const struct hd_cache_key *k,
+		const struct hd_dns_query *q)
+{
+	uint32_t h = refresh_hash(k);
+	struct hd_fp_refresh_slot *s = &ctx->refresh_recent[h % HD_FP_REFRESH_SLOTS];
+
+	if (s->hash == h && s->sec == ctx->now)
+		return;
+	s->hash = h;
+	s->sec = ctx->now;
+	ctx->refresh_q = *q;
+	ctx->refresh_pending = 1;
+	count(ctx->stats, HD_STAT_prefetches);
+}
+
+/*
+ * Prefetch: an entry asked for during the last tenth of its TTL is popular
+ * enough to refresh before it expires, so its next clients still hit. No
+ * per-entry hit counter decides it: that would be a shared write per hit.
+ */
+static inline int
+prefetch_due(const struct hd_dns_answer *a, uint32_t now)
+{
+	return a->ttl >= HD_FP_PREFETCH_MIN_TTL && (uint64_t)(a->expires - now) * 10 < a->ttl;
+}
+
 /* The cache's answer for @p q in place, or a miss. @return the reply length, 0 (miss), < 0. */
 static inline int
 cache_answer(struct hd_fastpath_ctx *ctx, uint8_t *pkt, const struct hd_pkt *p, uint16_t cap,
@@ -806,22 +858,38 @@ cache_answer(struct hd_fastpath_ctx *ctx, uint8_t *pkt, const struct hd_pkt *p, 
 {
 	/* rte_hash_crc() reads the key in 8-byte words. */
 	struct hd_cache_key key __rte_aligned(8);
+	const struct hd_fastpath_conf *conf = ctx->conf;
 	const struct hd_dns_answer *a = NULL;
-	int n;
+	uint32_t stale_ttl = 0;
+	int stale = 0, n;
 
 	if (likely(ctx->cache != NULL)) {
 		hd_cache_key_from_query(&key, q);
-		a = hd_cache_lookup(ctx->cache, &key, ctx->now, NULL);
+		a = hd_cache_lookup(ctx->cache, &key, ctx->now,
+				    conf->serve_stale ? &stale : NULL);
 	}
 	if (a == NULL) {
 		count(ctx->stats, HD_STAT_cache_misses);
 		return 0;
 	}
-	n = hd_dns_reply_answer(pkt + p->dns_off, dns_cap(p, cap), q, a, ctx->now, 0,
-				hd_dns_udp_limit(q, ctx->conf->udp_size));
+	if (unlikely(stale)) {
+		stale_ttl = conf->stale_ttl != 0 ? conf->stale_ttl : HD_FP_STALE_TTL;
+		n = hd_dns_reply_answer_ede(pkt + p->dns_off, dns_cap(p, cap), q, a, ctx->now,
+					    stale_ttl, HD_DNS_EDE_STALE,
+					    hd_dns_udp_limit(q, conf->udp_size));
+	} else {
+		n = hd_dns_reply_answer(pkt + p->dns_off, dns_cap(p, cap), q, a, ctx->now, 0,
+					hd_dns_udp_limit(q, conf->udp_size));
+	}
 	if (unlikely(n <= 0))
 		return -ENOSPC;
 	count(ctx->stats, HD_STAT_cache_hits);
+	if (unlikely(stale)) {
+		count(ctx->stats, HD_STAT_stale_answers);
+		refresh_request(ctx, &key, q);
+	} else if (conf->prefetch && unlikely(prefetch_due(a, ctx->now))) {
+		refresh_request(ctx, &key, q);
+	}
 	*ap = a;
 	return n;
 }
@@ -882,6 +950,7 @@ hd_fastpath_handle(struct hd_fastpath_ctx *ctx, uint8_t *pkt, uint16_t len,
 	uint16_t et;
 	int rc, n;
 
+	ctx->refresh_pending = 0;
 	count(st, HD_STAT_rx_packets);
 	/* The frame itself is writable even if the caller under-reports the room. */
 	if (cap < len)
@@ -949,9 +1018,12 @@ hd_fastpath_reply_policy(const struct hd_fastpath_conf *conf, struct hd_stats_lc
 		a = NULL;
 		rcode = rc;
 	}
+	/* A stale answer says so (RFC 8767 section 4, RFC 8914 code 3). */
 	if (a != NULL)
-		n = hd_dns_reply_answer(pkt + p.dns_off, dns_cap(&p, cap), &q, a, now,
-					stale_ttl, hd_dns_udp_limit(&q, conf->udp_size));
+		n = hd_dns_reply_answer_ede(pkt + p.dns_off, dns_cap(&p, cap), &q, a, now,
+					    stale_ttl,
+					    stale_ttl != 0 ? HD_DNS_EDE_STALE : HD_DNS_EDE_NONE,
+					    hd_dns_udp_limit(&q, conf->udp_size));
 	else
 		n = hd_dns_reply_rcode(pkt + p.dns_off, dns_cap(&p, cap), &q, rcode);
 	if (n < 0)

@@ -37,6 +37,22 @@ struct hd_fastpath_conf {
 	uint8_t answer_arp_nd;		/**< answer ARP and NDP for our addresses */
 	uint16_t dns_port;		/**< host order, normally 53 */
 	uint16_t udp_size;		/**< largest UDP reply (HD_DNS_EDNS_SIZE) */
+	uint8_t serve_stale;		/**< answer expired entries within their stale window */
+	uint8_t prefetch;		/**< refresh entries hit in their last tenth of TTL */
+	uint32_t stale_ttl;		/**< TTL of stale answers (0: HD_FP_STALE_TTL) */
+};
+
+/** TTL of a stale answer when the configuration gives none (RFC 8767 suggests 30). */
+#define HD_FP_STALE_TTL		30
+/** Slots of the per-context table that suppresses repeated refresh requests. */
+#define HD_FP_REFRESH_SLOTS	1024
+/** Prefetch only entries that lived at least this long (seconds). */
+#define HD_FP_PREFETCH_MIN_TTL	10
+
+/** A name a refresh was recently asked for (see hd_fastpath_ctx.refresh_recent). */
+struct hd_fp_refresh_slot {
+	uint32_t hash;			/**< of the cache key */
+	uint32_t sec;			/**< ctx->now when it was asked */
 };
 
 /** Where things are in a frame that passed hd_fastpath_classify(). */
@@ -72,6 +88,20 @@ struct hd_fastpath_ctx {
 	const struct hd_fastpath_policy *policy;
 	/** Per-list hit counters of this lcore (HD_FILTER_LISTS_MAX entries), or NULL. */
 	uint64_t *filter_hits;
+	/**
+	 * Set by hd_fastpath_handle() when the frame it just handled asks the
+	 * slow path to refresh its cache entry (a stale answer was sent, or a
+	 * prefetch is due); refresh_q is then the client's parsed query. The
+	 * caller hands refresh_q on (the worker: over its refresh ring). Cleared
+	 * at the start of every hd_fastpath_handle().
+	 */
+	uint8_t refresh_pending;
+	struct hd_dns_query refresh_q;
+	/**
+	 * Names refreshed recently, direct-mapped by key hash: one name is asked
+	 * at most once per second per context. Zero it before first use.
+	 */
+	struct hd_fp_refresh_slot refresh_recent[HD_FP_REFRESH_SLOTS];
 } __rte_cache_aligned;
 
 enum hd_fp_verdict {
@@ -92,6 +122,14 @@ enum hd_fp_verdict {
  * address blocks its name (blocked, ctx->filter_hits), before the cache; a
  * cache hit whose CNAME chain reaches a blocked name gets the block reply
  * (blocked, cname_blocked).
+ *
+ * Serve-stale (conf->serve_stale, RFC 8767): an entry past its expiry but
+ * within its stale window is answered with TTL conf->stale_ttl, an EDE 3
+ * (Stale Answer) when the query had EDNS, counted in stale_answers (and
+ * cache_hits), and a refresh is asked for. Prefetch (conf->prefetch): a
+ * hit on an entry of TTL >= HD_FP_PREFETCH_MIN_TTL with less than a tenth
+ * of it left asks for a refresh too. Refreshes asked (after the
+ * once-per-second-per-name suppression) are counted in prefetches.
  *
  * @return the verdict. Counts rx_packets, queries, cache_hits, cache_misses,
  *   formerr/notimpl/badvers/refused, tc_replies, arp_replies, nd_replies and
@@ -123,7 +161,8 @@ uint16_t hd_fastpath_finish(uint8_t *pkt, const struct hd_pkt *p, uint16_t dns_l
  * an answer (@p a non-NULL) or with @p rcode and no records (a NULL).
  * Re-classifies and re-parses the frame (it is unchanged since the miss).
  * Counts tc_replies and the rcode counters on @p stats.
- * @param stale_ttl  non-zero: serve @p a stale with this TTL
+ * @param stale_ttl  non-zero: serve @p a stale with this TTL (and an EDE 3,
+ *   Stale Answer, when the query had EDNS)
  * @return the reply frame length, or a negative errno (drop the frame).
  */
 int hd_fastpath_reply(const struct hd_fastpath_conf *conf, struct hd_stats_lcore *stats,

@@ -51,24 +51,24 @@ frame_len_put(uint8_t *p, uint16_t len)
 /* --- upstream over TCP ------------------------------------------------- */
 
 int
-up_tcp_attempt_start(struct hd_upstream *u, struct up_req *r)
+up_tcp_attempt_start(struct hd_upstream *u, struct up_att *a)
 {
-	const struct up_server *s = &u->servers[r->server];
+	const struct up_server *s = &u->servers[a->server];
 	struct epoll_event ev;
 	int fd, len, rc;
 
-	rc = up_random_id(u, &r->id);
+	rc = up_random_id(u, &a->id);
 	if (rc < 0)
 		return rc;
-	r->tbuf = malloc(UP_TCP_FRAME_MAX);
-	if (r->tbuf == NULL)
+	a->tbuf = malloc(UP_TCP_FRAME_MAX);
+	if (a->tbuf == NULL)
 		return -ENOMEM;
-	len = hd_dns_query_write(r->tbuf + 2, UP_DNS_MSG_MAX, &r->q, r->id);
+	len = hd_dns_query_write(a->tbuf + 2, UP_DNS_MSG_MAX, &a->q, a->id);
 	if (len < 0)
-		return len;	/* the caller's attempt_close() frees tbuf */
-	frame_len_put(r->tbuf, (uint16_t)len);
-	r->tlen = 2 + (uint32_t)len;
-	r->tpos = 0;
+		return len;	/* the caller's att_put() frees tbuf */
+	frame_len_put(a->tbuf, (uint16_t)len);
+	a->tlen = 2 + (uint32_t)len;
+	a->tpos = 0;
 	fd = socket(s->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
@@ -76,11 +76,11 @@ up_tcp_attempt_start(struct hd_upstream *u, struct up_req *r)
 	    errno != EINPROGRESS)
 		goto fail;
 	ev.events = EPOLLOUT;
-	ev.data.u64 = up_ev_pack(UP_EV_REQ, r->gen, r->idx);
+	ev.data.u64 = up_ev_pack(UP_EV_ATT, a->gen, a->idx);
 	if (epoll_ctl(u->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
 		goto fail;
-	r->fd = fd;
-	r->state = UP_REQ_TCP_CONNECT;
+	a->fd = fd;
+	a->state = UP_ATT_TCP_CONNECT;
 	return 0;
 fail:
 	rc = -errno;
@@ -90,47 +90,47 @@ fail:
 
 /* @return 1 when the whole query is written, 0 to wait, -1 on failure. */
 static int
-tcp_attempt_send(struct hd_upstream *u, struct up_req *r)
+tcp_attempt_send(struct hd_upstream *u, struct up_att *a)
 {
 	struct epoll_event ev;
 	ssize_t n;
 
-	while (r->tpos < r->tlen) {
-		n = send(r->fd, r->tbuf + r->tpos, r->tlen - r->tpos, MSG_NOSIGNAL);
+	while (a->tpos < a->tlen) {
+		n = send(a->fd, a->tbuf + a->tpos, a->tlen - a->tpos, MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
 		}
-		r->tpos += (uint32_t)n;
+		a->tpos += (uint32_t)n;
 	}
 	ev.events = EPOLLIN;
-	ev.data.u64 = up_ev_pack(UP_EV_REQ, r->gen, r->idx);
-	if (epoll_ctl(u->epfd, EPOLL_CTL_MOD, r->fd, &ev) != 0)
+	ev.data.u64 = up_ev_pack(UP_EV_ATT, a->gen, a->idx);
+	if (epoll_ctl(u->epfd, EPOLL_CTL_MOD, a->fd, &ev) != 0)
 		return -1;
-	r->state = UP_REQ_TCP_RECV;
-	r->tlen = 0;
+	a->state = UP_ATT_TCP_RECV;
+	a->tlen = 0;
 	return 1;
 }
 
 /* @return 1 when a whole reply is in tbuf, 0 to wait, -1 on failure. */
 static int
-tcp_attempt_recv(struct hd_upstream *u, struct up_req *r)
+tcp_attempt_recv(struct hd_upstream *u, struct up_att *a)
 {
 	uint32_t want;
 	ssize_t n;
 
 	for (;;) {
-		want = r->tlen < 2 ? 2 : 2 + (uint32_t)frame_len(r->tbuf);
-		if (r->tlen >= 2 && want < 2 + HD_DNS_HDR_LEN) {
+		want = a->tlen < 2 ? 2 : 2 + (uint32_t)frame_len(a->tbuf);
+		if (a->tlen >= 2 && want < 2 + HD_DNS_HDR_LEN) {
 			/* A reply shorter than a header is not DNS. */
 			hd_stats_inc(u->stats, HD_STAT_upstream_rejected);
-			u->servers[r->server].st.rejected++;
+			u->servers[a->server].st.rejected++;
 			return -1;
 		}
-		if (r->tlen == want && r->tlen > 2)
+		if (a->tlen == want && a->tlen > 2)
 			return 1;
-		n = recv(r->fd, r->tbuf + r->tlen, want - r->tlen, 0);
+		n = recv(a->fd, a->tbuf + a->tlen, want - a->tlen, 0);
 		if (n == 0)
 			return -1;	/* closed before the whole reply */
 		if (n < 0) {
@@ -138,46 +138,46 @@ tcp_attempt_recv(struct hd_upstream *u, struct up_req *r)
 				continue;
 			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
 		}
-		r->tlen += (uint32_t)n;
+		a->tlen += (uint32_t)n;
 	}
 }
 
 void
-up_tcp_attempt_event(struct hd_upstream *u, struct up_req *r, uint32_t events)
+up_tcp_attempt_event(struct hd_upstream *u, struct up_att *a, uint32_t events)
 {
 	socklen_t sl = sizeof(int);
 	int err = 0, rc;
 
-	if (r->state == UP_REQ_TCP_CONNECT) {
-		if (getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &err, &sl) != 0 || err != 0) {
-			up_req_attempt_failed(u, r);
+	if (a->state == UP_ATT_TCP_CONNECT) {
+		if (getsockopt(a->fd, SOL_SOCKET, SO_ERROR, &err, &sl) != 0 || err != 0) {
+			up_att_failed(u, a, 1);
 			return;
 		}
-		r->state = UP_REQ_TCP_SEND;
+		a->state = UP_ATT_TCP_SEND;
 	}
-	if (r->state == UP_REQ_TCP_SEND) {
-		rc = tcp_attempt_send(u, r);
+	if (a->state == UP_ATT_TCP_SEND) {
+		rc = tcp_attempt_send(u, a);
 		if (rc < 0)
-			up_req_attempt_failed(u, r);
+			up_att_failed(u, a, 1);
 		/* The reply cannot be there yet: wait for EPOLLIN. */
 		return;
 	}
-	rc = tcp_attempt_recv(u, r);
+	rc = tcp_attempt_recv(u, a);
 	if (rc < 0) {
-		up_req_attempt_failed(u, r);
+		up_att_failed(u, a, 1);
 		return;
 	}
 	if (rc == 0)
 		return;
 	/* The stream comes from the server we connected to, so a wrong ID or
 	 * question is not a forgery to wait out: the attempt failed. */
-	if (hd_dns_reply_matches(r->tbuf + 2, r->tlen - 2, &r->q, r->id) != 0) {
+	if (hd_dns_reply_matches(a->tbuf + 2, a->tlen - 2, &a->q, a->id) != 0) {
 		hd_stats_inc(u->stats, HD_STAT_upstream_rejected);
-		u->servers[r->server].st.rejected++;
-		up_req_attempt_failed(u, r);
+		u->servers[a->server].st.rejected++;
+		up_att_failed(u, a, 1);
 		return;
 	}
-	up_req_reply(u, r, r->tbuf + 2, r->tlen - 2, 1);
+	up_att_reply(u, a, a->tbuf + 2, a->tlen - 2, 1);
 }
 
 /* --- the listener -------------------------------------------------------- */
@@ -495,7 +495,7 @@ conn_query(struct hd_upstream *u, struct up_conn *c, const uint8_t *msg, size_t 
 	const struct hd_dns_answer *a = NULL;
 	struct hd_cache_key key;
 	struct hd_dns_query q;
-	struct up_req *r;
+	struct up_waiter *w;
 	int rc;
 
 	rc = hd_dns_query_parse(msg, len, &q);
@@ -530,20 +530,20 @@ conn_query(struct hd_upstream *u, struct up_conn *c, const uint8_t *msg, size_t 
 		return;
 	}
 	hd_stats_inc(u->stats, HD_STAT_cache_misses);
-	r = up_req_get(u);
-	if (r == NULL) {
+	w = up_waiter_get(u);
+	if (w == NULL) {
 		conn_reply_rcode(u, c, msg, &q, HD_DNS_RCODE_SERVFAIL);
 		return;
 	}
-	r->q = q;
-	r->client = c;
-	r->internal = 1;
-	r->conn_idx = c->idx;
-	r->conn_gen = c->gen;
-	r->qwire_len = q.question_end;
-	memcpy(r->qwire, msg, q.question_end);
+	w->q = q;
+	w->client = c;
+	w->internal = 1;
+	w->conn_idx = c->idx;
+	w->conn_gen = c->gen;
+	w->qwire_len = q.question_end;
+	memcpy(w->qwire, msg, q.question_end);
 	c->pending++;
-	up_req_start(u, r);
+	(void)up_waiter_submit(u, w);
 }
 
 /* Answer the whole messages in the input buffer, as far as limits allow. */
@@ -643,19 +643,58 @@ up_conn_event(struct hd_upstream *u, struct up_conn *c, uint32_t events)
 	conn_settle(u, c);
 }
 
+/*
+ * Every upstream failed: RFC 8767 lets us answer with what the cache still
+ * holds past its expiry (or what an identical question put there since).
+ */
+static int
+conn_reply_stale(struct hd_upstream *u, struct up_conn *c, const struct up_waiter *w)
+{
+	const struct hd_dns_answer *a;
+	struct hd_cache_key key;
+	int stale = 0, n;
+
+	if (u->p.cache == NULL || u->p.stale_ttl == 0)
+		return -ENOENT;
+	hd_cache_key_from_query(&key, &w->q);
+	a = hd_cache_lookup(u->p.cache, &key, hd_clock_sec(), &stale);
+	if (a == NULL)
+		return -ENOENT;
+	memcpy(u->wbuf, w->qwire, w->q.question_end);
+	n = hd_dns_reply_answer(u->wbuf, sizeof(u->wbuf), &w->q, a, hd_clock_sec(),
+				stale ? u->p.stale_ttl : 0, UP_DNS_MSG_MAX);
+	if (n < 0)
+		return n;
+	if (stale)
+		hd_stats_inc(u->stats, HD_STAT_stale_answers);
+	/* The same cloaking check as any answer from the cache. */
+	if (a->has_cname && u->p.policy != NULL) {
+		int b = u->p.policy(u->p.policy_arg, &c->peer, &w->q, u->wbuf, (size_t)n,
+				    sizeof(u->wbuf));
+
+		if (b > 0) {
+			conn_append(u, c, (size_t)b);
+			return 0;
+		}
+	}
+	up_count_rcode(u, a->flags & HD_DNS_RCODE_MASK);
+	conn_append(u, c, (size_t)n);
+	return 0;
+}
+
 void
-up_conn_request_done(struct hd_upstream *u, struct up_req *r,
+up_conn_request_done(struct hd_upstream *u, struct up_waiter *w,
 		     const struct hd_dns_answer *a, int rcode)
 {
-	struct up_conn *c = &u->conns[r->conn_idx];
+	struct up_conn *c = &u->conns[w->conn_idx];
 
-	if (c->fd < 0 || c->gen != r->conn_gen)
+	if (c->fd < 0 || c->gen != w->conn_gen)
 		return;	/* the client left; the answer is still cached */
 	c->pending--;
 	if (a != NULL)
-		conn_reply_answer(u, c, r->qwire, &r->q, a);
-	else
-		conn_reply_rcode(u, c, r->qwire, &r->q, rcode);
+		conn_reply_answer(u, c, w->qwire, &w->q, a);
+	else if (rcode != HD_DNS_RCODE_SERVFAIL || conn_reply_stale(u, c, w) != 0)
+		conn_reply_rcode(u, c, w->qwire, &w->q, rcode);
 	/* Inside conn_process() (the request failed synchronously), that
 	 * loop carries on and settles the connection itself. */
 	if (c->busy)

@@ -332,15 +332,16 @@ skip_name(const uint8_t *m, size_t off)
 	return off + 1;
 }
 
-/* Insert the answer of an upstream reply with @p n_a A records for @p name. */
+/* Insert the answer of an upstream reply with @p n_a A records for @p name,
+ * servable stale for @p window seconds after it expires. */
 static void
-cache_put(const char *name, uint16_t n_a, uint32_t ttl)
+cache_put_stale(const char *name, uint16_t n_a, uint32_t ttl, uint32_t window)
 {
 	uint8_t qm[512], rm[8192];
 	struct qopts qo = { .id = 1 };
 	struct hd_dns_query q;
 	struct hd_dns_answer *a;
-	struct hd_dns_answer_limits lim = { 0 };
+	struct hd_dns_answer_limits lim = { .stale_ttl = window };
 	struct hd_cache_key k __rte_aligned(8);
 	size_t ql, rl;
 	int err = 0;
@@ -355,9 +356,19 @@ cache_put(const char *name, uint16_t n_a, uint32_t ttl)
 }
 
 static void
+cache_put(const char *name, uint16_t n_a, uint32_t ttl)
+{
+	cache_put_stale(name, n_a, ttl, 0);
+}
+
+static void
 reset(void)
 {
 	memset(&st, 0, sizeof(st));
+	memset(ctx.refresh_recent, 0, sizeof(ctx.refresh_recent));
+	conf.serve_stale = 0;
+	conf.prefetch = 0;
+	conf.stale_ttl = 0;
 	conf.answer_arp_nd = 1;
 	ctx.now = T0;
 	ctx.cache = cache;
@@ -1453,6 +1464,186 @@ test_no_cache(void)
 	CU_ASSERT_EQUAL(st.c[HD_STAT_cache_misses], 1);
 }
 
+/* TTL of the first answer record of the reply at @p d. */
+static uint32_t
+first_ttl(const uint8_t *f, size_t d)
+{
+	size_t rr = skip_name(f + d, skip_name(f + d, 12) + 4);
+
+	return get32(f + d + rr + 4);
+}
+
+static int
+refresh_is(const char *name)
+{
+	uint8_t wire[256];
+	size_t n = name_wire(wire, name);
+
+	return ctx.refresh_pending && ctx.refresh_q.qname_len == n &&
+	       memcmp(ctx.refresh_q.lname, wire, n) == 0 &&
+	       ctx.refresh_q.qtype == HD_DNS_TYPE_A;
+}
+
+static void
+test_serve_stale(void)
+{
+	uint8_t f[FRAME_CAP];
+	uint16_t out = 0;
+	size_t d;
+
+	reset();
+	conf.serve_stale = 1;
+	conf.stale_ttl = 7;
+	cache_put_stale("stale.example", 1, 60, 600);
+
+	/* Fresh: normal TTL, no EDE, nothing to refresh. */
+	ctx.now = T0 + 10;
+	d = ask(f, &out, "stale.example", HD_DNS_TYPE_A, 1, NULL, HD_FP_TX);
+	CU_ASSERT_FATAL(d != 0);
+	CU_ASSERT_EQUAL(first_ttl(f, d), 50);
+	CU_ASSERT_EQUAL(ede_of(f + d, out - d, (char[8]){ 0 }, 8), -1);
+	CU_ASSERT_FALSE(ctx.refresh_pending);
+	CU_ASSERT_EQUAL(st.c[HD_STAT_stale_answers], 0);
+
+	/* Expired, within the window: the stale TTL, EDE 3 and a refresh. */
+	ctx.now = T0 + 100;
+	d = ask(f, &out, "STALE.example", HD_DNS_TYPE_A, 1, NULL, HD_FP_TX);
+	CU_ASSERT_FATAL(d != 0);
+	CU_ASSERT_EQUAL(get16(f + d + 2) & HD_DNS_RCODE_MASK, HD_DNS_RCODE_NOERROR);
+	CU_ASSERT_EQUAL(get16(f + d + 6), 1);
+	CU_ASSERT_EQUAL(first_ttl(f, d), 7);
+	CU_ASSERT_EQUAL(ede_of(f + d, out - d, (char[8]){ 0 }, 8), HD_DNS_EDE_STALE);
+	CU_ASSERT(refresh_is("stale.example"));	/* lowercased for the slow path */
+	CU_ASSERT_EQUAL(ctx.refresh_q.id, 0x5151);
+	CU_ASSERT_EQUAL(st.c[HD_STAT_stale_answers], 1);
+	CU_ASSERT_EQUAL(st.c[HD_STAT_cache_hits], 2);
+	CU_ASSERT_EQUAL(st.c[HD_STAT_prefetches], 1);
+
+	/* Asked again in the same second: answered, not asked upstream again. */
+	d = ask(f, &out, "stale.example", HD_DNS_TYPE_A, 0, NULL, HD_FP_TX);
+	CU_ASSERT_FATAL(d != 0);
+	CU_ASSERT_EQUAL(first_ttl(f, d), 7);
+	/* No EDNS in the query: no OPT, so no EDE. */
+	CU_ASSERT_EQUAL(get16(f + d + 10), 0);
+	CU_ASSERT_FALSE(ctx.refresh_pending);
+	CU_ASSERT_EQUAL(st.c[HD_STAT_stale_answers], 2);
+	CU_ASSERT_EQUAL(st.c[HD_STAT_prefetches], 1);
+
+	/* A second later it is asked for again. */
+	ctx.now++;
+	CU_ASSERT(ask(f, &out, "stale.example", HD_DNS_TYPE_A, 1, NULL, HD_FP_TX) != 0);
+	CU_ASSERT(refresh_is("stale.example"));
+	CU_ASSERT_EQUAL(st.c[HD_STAT_prefetches], 2);
+
+	/* Without a configured stale TTL, 30 s (RFC 8767). */
+	conf.stale_ttl = 0;
+	d = ask(f, &out, "stale.example", HD_DNS_TYPE_A, 1, NULL, HD_FP_TX);
+	CU_ASSERT(d != 0 && first_ttl(f, d) == HD_FP_STALE_TTL);
+
+	/* Past the window: a miss, and no refresh (the miss goes upstream anyway). */
+	ctx.now = T0 + 60 + 600;
+	CU_ASSERT_EQUAL(ask(f, &out, "stale.example", HD_DNS_TYPE_A, 1, NULL, HD_FP_MISS), 0);
+	CU_ASSERT_FALSE(ctx.refresh_pending);
+	CU_ASSERT_EQUAL(st.c[HD_STAT_stale_answers], 4);
+}
+
+static void
+test_no_stale_without_config(void)
+{
+	uint8_t f[FRAME_CAP];
+	uint16_t out = 0;
+
+	reset();
+	cache_put_stale("nostale.example", 1, 60, 600);
+	ctx.now = T0 + 100;
+	CU_ASSERT_EQUAL(ask(f, &out, "nostale.example", HD_DNS_TYPE_A, 1, NULL, HD_FP_MISS), 0);
+	CU_ASSERT_FALSE(ctx.refresh_pending);
+	CU_ASSERT_EQUAL(st.c[HD_STAT_stale_answers], 0);
+	CU_ASSERT_EQUAL(st.c[HD_STAT_prefetches], 0);
+	/* Prefetch alone does not serve stale either. */
+	conf.prefetch = 1;
+	CU_ASSERT_EQUAL(ask(f, &out, "nostale.example", HD_DNS_TYPE_A, 1, NULL, HD_FP_MISS), 0);
+	CU_ASSERT_FALSE(ctx.refresh_pending);
+}
+
+static void
+test_prefetch(void)
+{
+	uint8_t f[FRAME_CAP];
+	uint16_t out = 0;
+	size_t d;
+
+	reset();
+	conf.prefetch = 1;
+	cache_put("pre.example", 1, 100);
+	cache_put("short.example", 1, 9);
+
+	/* Well before expiry: nothing. */
+	ctx.now = T0 + 50;
+	CU_ASSERT(ask(f, &out, "pre.example", HD_DNS_TYPE_A, 1, NULL, HD_FP_TX) != 0);
+	CU_ASSERT_FALSE(ctx.refresh_pending);
+	/* Exactly a tenth left is not "below a tenth". */
+	ctx.now = T0 + 90;
+	CU_ASSERT(ask(f, &out, "pre.example", HD_DNS_TYPE_A, 1, NULL, HD_FP_TX) != 0);
+	CU_ASSERT_FALSE(ctx.refresh_pending);
+	/* In the last tenth: answered as usual, and refreshed. */
+	ctx.now = T0 + 91;
+	d = ask(f, &out, "pre.example", HD_DNS_TYPE_A, 1, NULL, HD_FP_TX);
+	CU_ASSERT(d != 0 && first_ttl(f, d) == 9);
+	CU_ASSERT(d != 0 && ede_of(f + d, out - d, (char[8]){ 0 }, 8) == -1);
+	CU_ASSERT(refresh_is("pre.example"));
+	CU_ASSERT_EQUAL(st.c[HD_STAT_prefetches], 1);
+	CU_ASSERT_EQUAL(st.c[HD_STAT_stale_answers], 0);
+	/* Once per second. */
+	CU_ASSERT(ask(f, &out, "pre.example", HD_DNS_TYPE_A, 1, NULL, HD_FP_TX) != 0);
+	CU_ASSERT_FALSE(ctx.refresh_pending);
+	ctx.now = T0 + 92;
+	CU_ASSERT(ask(f, &out, "pre.example", HD_DNS_TYPE_A, 1, NULL, HD_FP_TX) != 0);
+	CU_ASSERT(refresh_is("pre.example"));
+	CU_ASSERT_EQUAL(st.c[HD_STAT_prefetches], 2);
+
+	/* Entries shorter than 10 s are never prefetched. */
+	ctx.now = T0 + 8;
+	CU_ASSERT(ask(f, &out, "short.example", HD_DNS_TYPE_A, 1, NULL, HD_FP_TX) != 0);
+	CU_ASSERT_FALSE(ctx.refresh_pending);
+
+	/* Prefetch off: nothing, even in the last second. */
+	conf.prefetch = 0;
+	ctx.now = T0 + 99;
+	CU_ASSERT(ask(f, &out, "pre.example", HD_DNS_TYPE_A, 1, NULL, HD_FP_TX) != 0);
+	CU_ASSERT_FALSE(ctx.refresh_pending);
+	CU_ASSERT_EQUAL(st.c[HD_STAT_prefetches], 2);
+}
+
+static void
+test_slow_path_stale_reply(void)
+{
+	uint8_t dns[128], f[FRAME_CAP], q[FRAME_CAP];
+	struct qopts qo = { .id = 9, .edns = 1, .edns_size = 1232 };
+	struct fopts fo = { 0 };
+	struct hd_cache_key k __rte_aligned(8);
+	const struct hd_dns_answer *a;
+	struct hd_dns_query hq;
+	int stale = 0, n;
+	size_t dl, fl, d;
+
+	reset();
+	cache_put_stale("slowstale.example", 1, 60, 600);
+	dl = dns_query(dns, "slowstale.example", HD_DNS_TYPE_A, &qo);
+	fl = build_frame(f, &fo, dns, dl);
+	memcpy(q, f, fl);
+	CU_ASSERT_FATAL(hd_fastpath_query(&conf, f, (uint16_t)fl, &hq) == 0);
+	hd_cache_key_from_query(&k, &hq);
+	a = hd_cache_lookup(cache, &k, T0 + 100, &stale);
+	CU_ASSERT_FATAL(a != NULL && stale);
+	/* Every upstream failed: the slow path serves it stale, saying so. */
+	n = hd_fastpath_reply(&conf, &st, f, (uint16_t)fl, FRAME_CAP, a, 0, T0 + 100, 30);
+	CU_ASSERT_FATAL(n > 0);
+	d = check_reply_frame(f, (size_t)n, q);
+	CU_ASSERT_EQUAL(first_ttl(f, d), 30);
+	CU_ASSERT_EQUAL(ede_of(f + d, (size_t)n - d, (char[8]){ 0 }, 8), HD_DNS_EDE_STALE);
+}
+
 int
 main(void)
 {
@@ -1506,7 +1697,12 @@ main(void)
 	    !CU_add_test(s, "block modes, EDE iff EDNS", test_block_modes) ||
 	    !CU_add_test(s, "allowlist exception", test_allowlist) ||
 	    !CU_add_test(s, "client groups", test_groups) ||
-	    !CU_add_test(s, "CNAME cloaking", test_cloaking)) {
+	    !CU_add_test(s, "CNAME cloaking", test_cloaking) ||
+	    !CU_add_test(s, "serve-stale: stale TTL, EDE 3, one refresh a second",
+			 test_serve_stale) ||
+	    !CU_add_test(s, "no stale answers without serve-stale", test_no_stale_without_config) ||
+	    !CU_add_test(s, "prefetch in the last tenth of the TTL", test_prefetch) ||
+	    !CU_add_test(s, "slow path stale reply carries EDE 3", test_slow_path_stale_reply)) {
 		CU_cleanup_registry();
 		return 1;
 	}

@@ -39,6 +39,15 @@ enum fake_mode {
 
 #define FAKE_LOG 128
 #define FAKE_CONNS 4
+#define FAKE_DELAYED 64
+
+/* A reply held back to make a slow server. */
+struct delayed {
+	uint64_t due_ms;
+	struct sockaddr_in to;
+	size_t len;
+	uint8_t r[600];
+};
 
 struct fake {
 	int udp;
@@ -57,6 +66,9 @@ struct fake {
 	int conns[FAKE_CONNS];
 	uint8_t cbuf[FAKE_CONNS][1024];
 	size_t clen[FAKE_CONNS];
+	unsigned int delay_ms;		/* FAKE_ANSWER over UDP: answer this late */
+	struct delayed held[FAKE_DELAYED];
+	unsigned int n_held;
 };
 
 struct done_log {
@@ -235,7 +247,34 @@ fake_udp(struct fake *f)
 			sendto(f->udp, r, rl, 0, (struct sockaddr *)&from, fl);
 		}
 		rl = fake_reply(f, q, (size_t)n, r, 0, 0, 0);
+		if (f->delay_ms > 0 && f->n_held < FAKE_DELAYED && rl <= sizeof(f->held[0].r)) {
+			struct delayed *d = &f->held[f->n_held++];
+
+			d->due_ms = hd_clock_ms() + f->delay_ms;
+			d->to = from;
+			d->len = rl;
+			memcpy(d->r, r, rl);
+			continue;
+		}
 		sendto(f->udp, r, rl, 0, (struct sockaddr *)&from, fl);
+	}
+}
+
+static void
+fake_held_send(struct fake *f)
+{
+	uint64_t now = hd_clock_ms();
+	unsigned int i = 0;
+
+	while (i < f->n_held) {
+		struct delayed *d = &f->held[i];
+
+		if (d->due_ms > now) {
+			i++;
+			continue;
+		}
+		sendto(f->udp, d->r, d->len, 0, (struct sockaddr *)&d->to, sizeof(d->to));
+		*d = f->held[--f->n_held];
 	}
 }
 
@@ -288,6 +327,7 @@ fake_serve(struct fake *f)
 	if (f == NULL)
 		return;
 	fake_udp(f);
+	fake_held_send(f);
 	fake_tcp(f);
 }
 
@@ -1160,6 +1200,531 @@ out:
 	free(t);
 }
 
+/* --- strategies, health, forwarding, dedup, serve-stale ---------------- */
+
+/* Ask @p n distinct names one after the other; @return answers received. */
+static unsigned int
+ask_distinct(struct hd_upstream *u, struct fake *f0, struct fake *f1, const char *tag,
+	     unsigned int n)
+{
+	struct hd_dns_query q;
+	unsigned int i, ok = 0;
+	char name[64];
+
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "q%u.%s.example", i, tag);
+		query_of(&q, name);
+		CU_ASSERT(hd_upstream_resolve(u, &q, NULL) == 0);
+		wait_done(u, f0, f1, dl.n + 1, 3000);
+		ok += dl.had_answer && dl.rcode == HD_DNS_RCODE_NOERROR;
+	}
+	return ok;
+}
+
+static void
+test_strict_and_round_robin(void)
+{
+	struct fake *f0 = fake_new(FAKE_ANSWER);
+	struct fake *f1 = fake_new(FAKE_ANSWER);
+	struct hd_upstream_params p;
+	struct hd_upstream *u;
+
+	params_init(&p, f0, f1);
+	p.strategy = HD_UPSTREAM_STRICT;
+	u = hd_upstream_create(&p);
+	CU_ASSERT_FATAL(u != NULL);
+	CU_ASSERT(ask_distinct(u, f0, f1, "strict", 10) == 10);
+	CU_ASSERT(f0->n_udp == 10 && f1->n_udp == 0);
+	hd_upstream_free(u);
+
+	params_init(&p, f0, f1);
+	p.strategy = HD_UPSTREAM_ROUND_ROBIN;
+	u = hd_upstream_create(&p);
+	CU_ASSERT_FATAL(u != NULL);
+	CU_ASSERT(ask_distinct(u, f0, f1, "rr", 10) == 10);
+	CU_ASSERT(f0->n_udp == 15 && f1->n_udp == 5);
+	hd_upstream_free(u);
+	fake_free(f0);
+	fake_free(f1);
+}
+
+static void
+test_fastest(void)
+{
+	struct fake *slow = fake_new(FAKE_ANSWER);
+	struct fake *fast = fake_new(FAKE_ANSWER);
+	struct hd_upstream_server_stats s0, s1;
+	struct hd_upstream_params p;
+	struct hd_upstream *u;
+
+	slow->delay_ms = 60;
+	params_init(&p, slow, fast);
+	p.strategy = HD_UPSTREAM_FASTEST;
+	u = hd_upstream_create(&p);
+	CU_ASSERT_FATAL(u != NULL);
+	/* Both unmeasured at first: each is tried once, then the fast one wins. */
+	CU_ASSERT(ask_distinct(u, slow, fast, "fastest", 22) == 22);
+	CU_ASSERT(hd_upstream_server_stats(u, 0, &s0) == 0);
+	CU_ASSERT(hd_upstream_server_stats(u, 1, &s1) == 0);
+	if (slow->n_udp > 2)
+		fprintf(stderr, "fastest: slow %u fast %u, rtt %u/%u\n", slow->n_udp, fast->n_udp,
+			s0.rtt_ms, s1.rtt_ms);
+	CU_ASSERT(slow->n_udp >= 1 && slow->n_udp <= 2);	/* once, and maybe a probe */
+	CU_ASSERT(fast->n_udp >= 20);
+	CU_ASSERT(s0.rtt_ms >= 50 && s1.rtt_ms < s0.rtt_ms);
+	hd_upstream_free(u);
+	fake_free(slow);
+	fake_free(fast);
+}
+
+static void
+test_parallel(void)
+{
+	struct fake *slow = fake_new(FAKE_ANSWER);
+	struct fake *fast = fake_new(FAKE_ANSWER);
+	struct hd_upstream_server_stats s0, s1;
+	struct hd_upstream_params p;
+	struct hd_dns_query q;
+	struct hd_upstream *u;
+	unsigned int i, n = 5;
+	uint64_t t0;
+
+	slow->delay_ms = 150;
+	params_init(&p, slow, fast);
+	p.strategy = HD_UPSTREAM_PARALLEL;
+	p.attempt_ms = 300;
+	p.total_ms = 900;
+	u = hd_upstream_create(&p);
+	CU_ASSERT_FATAL(u != NULL);
+	for (i = 0; i < n; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "race%u.example", i);
+		query_of(&q, name);
+		t0 = hd_clock_ms();
+		CU_ASSERT(hd_upstream_resolve(u, &q, NULL) == 0);
+		wait_done(u, slow, fast, i + 1, 3000);
+		CU_ASSERT(dl.had_answer && dl.rcode == HD_DNS_RCODE_NOERROR);
+		CU_ASSERT(dl.at_ms - t0 < 100);	/* the fast one's answer, not the slow one's */
+	}
+	/* Both were asked every time; the slow replies come and are dropped. */
+	CU_ASSERT(slow->n_udp == n && fast->n_udp == n);
+	/* Past every attempt's deadline: nothing was left to time out. */
+	pump(u, slow, fast, 400, NULL, NULL);
+	CU_ASSERT(hd_upstream_server_stats(u, 0, &s0) == 0);
+	CU_ASSERT(hd_upstream_server_stats(u, 1, &s1) == 0);
+	CU_ASSERT(s0.race_lost == n && s1.race_lost == 0);
+	CU_ASSERT(s1.timeouts == 0 && s1.failures == 0);
+	CU_ASSERT(s0.replies == n && s0.timeouts == 0 && !s0.down);
+	CU_ASSERT(s0.rtt_ms >= 140);
+	CU_ASSERT(dl.n == n);	/* a dropped reply answers nobody */
+	hd_upstream_free(u);
+	fake_free(slow);
+	fake_free(fast);
+}
+
+/* One dead server: nobody sees SERVFAIL, and after three timeouts it is skipped. */
+static void
+test_failover_no_servfail(void)
+{
+	struct fake *dead = fake_new(FAKE_SILENT);
+	struct fake *alive = fake_new(FAKE_ANSWER);
+	struct hd_upstream_server_stats s0;
+	struct hd_upstream_params p;
+	struct hd_dns_query q;
+	struct hd_upstream *u;
+	unsigned int i;
+	uint64_t t0;
+
+	params_init(&p, dead, alive);
+	p.strategy = HD_UPSTREAM_STRICT;
+	p.attempt_ms = 150;
+	p.total_ms = 600;
+	u = hd_upstream_create(&p);
+	CU_ASSERT_FATAL(u != NULL);
+	for (i = 0; i < 10; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "fo%u.example", i);
+		query_of(&q, name);
+		t0 = hd_clock_ms();
+		CU_ASSERT(hd_upstream_resolve(u, &q, NULL) == 0);
+		wait_done(u, dead, alive, i + 1, 3000);
+		CU_ASSERT(dl.n == i + 1 && dl.had_answer && dl.rcode == HD_DNS_RCODE_NOERROR);
+		/* Once down, the dead server costs nothing. */
+		if (i >= 3)
+			CU_ASSERT(dl.at_ms - t0 < 100);
+	}
+	CU_ASSERT(stat(HD_STAT_servfail) == 0);
+	CU_ASSERT(dead->n_udp == 3);
+	CU_ASSERT(hd_upstream_server_stats(u, 0, &s0) == 0);
+	CU_ASSERT(s0.down && s0.failures == 3 && s0.backoff_ms == HD_UPSTREAM_BACKOFF_MIN_MS);
+	hd_upstream_free(u);
+	fake_free(dead);
+	fake_free(alive);
+}
+
+/* Every attempt cut to its share: three silent servers and a live one, all within the budget. */
+static void
+test_budget_shared(void)
+{
+	struct fake *dead = fake_new(FAKE_SILENT);
+	struct fake *alive = fake_new(FAKE_ANSWER);
+	struct hd_upstream_params p;
+	struct hd_dns_query q;
+	struct hd_upstream *u;
+	uint64_t t0;
+
+	params_init(&p, dead, NULL);
+	/* The same silent fake three times, then the live one. */
+	p.servers[1] = p.servers[0];
+	p.servers[2] = p.servers[0];
+	memcpy(&p.servers[3], &alive->addr, sizeof(alive->addr));
+	p.n_servers = 4;
+	p.strategy = HD_UPSTREAM_STRICT;
+	p.attempt_ms = 1000;
+	p.total_ms = 1000;
+	u = hd_upstream_create(&p);
+	CU_ASSERT_FATAL(u != NULL);
+	query_of(&q, "budget.example");
+	t0 = hd_clock_ms();
+	CU_ASSERT(hd_upstream_resolve(u, &q, NULL) == 0);
+	wait_done(u, dead, alive, 1, 3000);
+	/* 250 + 250 + 250 ms, then the answer: inside the 1 s budget. */
+	CU_ASSERT(dl.n == 1 && dl.had_answer);
+	CU_ASSERT(dl.at_ms - t0 >= 700 && dl.at_ms - t0 < 1000);
+	CU_ASSERT(dead->n_udp == 3 && alive->n_udp == 1);
+	hd_upstream_free(u);
+	fake_free(dead);
+	fake_free(alive);
+}
+
+static void
+test_backoff_recovery(void)
+{
+	struct fake *f0 = fake_new(FAKE_SILENT);
+	struct fake *f1 = fake_new(FAKE_ANSWER);
+	struct hd_upstream_server_stats s0;
+	struct hd_upstream_params p;
+	struct hd_upstream *u;
+	uint64_t down_at;
+
+	params_init(&p, f0, f1);
+	p.strategy = HD_UPSTREAM_STRICT;
+	p.attempt_ms = 100;
+	p.total_ms = 500;
+	u = hd_upstream_create(&p);
+	CU_ASSERT_FATAL(u != NULL);
+	CU_ASSERT(ask_distinct(u, f0, f1, "bk", 3) == 3);
+	down_at = hd_clock_ms();
+	CU_ASSERT(hd_upstream_server_stats(u, 0, &s0) == 0 && s0.down);
+	/* It comes back, but nobody asks it before its backoff ends. */
+	f0->mode = FAKE_ANSWER;
+	CU_ASSERT(ask_distinct(u, f0, f1, "bk2", 5) == 5);
+	if (hd_clock_ms() - down_at < 900)
+		CU_ASSERT(f0->n_udp == 3);
+	pump(u, f0, f1, 1100 - (unsigned int)RTE_MIN(hd_clock_ms() - down_at, (uint64_t)1000), NULL, NULL);
+	/* The next question probes it, gets the answer, and it is up. */
+	CU_ASSERT(ask_distinct(u, f0, f1, "bk3", 1) == 1);
+	CU_ASSERT(f0->n_udp == 4);
+	CU_ASSERT(hd_upstream_server_stats(u, 0, &s0) == 0 && !s0.down && s0.backoff_ms == 0);
+	CU_ASSERT(ask_distinct(u, f0, f1, "bk4", 3) == 3);
+	CU_ASSERT(f0->n_udp == 7);	/* first in strict order again */
+	/* The server that answered all along never counted a failure. */
+	pump(u, f0, f1, 150, NULL, NULL);
+	CU_ASSERT(hd_upstream_server_stats(u, 1, &s0) == 0);
+	CU_ASSERT(s0.failures == 0 && s0.timeouts == 0 && !s0.down);
+	hd_upstream_free(u);
+	fake_free(f0);
+	fake_free(f1);
+}
+
+static void
+test_forward_zones(void)
+{
+	struct fake *def = fake_new(FAKE_ANSWER);
+	struct fake *lan = fake_new(FAKE_ANSWER);
+	struct hd_upstream_params p;
+	struct hd_dns_query q;
+	struct hd_upstream *u;
+
+	params_init(&p, def, lan);
+	p.opts[1].group = 2;
+	p.n_zones = 2;
+	snprintf(p.zones[0].domain, sizeof(p.zones[0].domain), "lan.test");
+	snprintf(p.zones[1].domain, sizeof(p.zones[1].domain), "sub.lan.test");
+	/* A zone without a server is refused. */
+	CU_ASSERT(hd_upstream_create(&p) == NULL && rte_errno == EINVAL);
+	p.n_zones = 1;
+	p.opts[1].group = 1;
+	snprintf(p.zones[0].domain, sizeof(p.zones[0].domain), "Lan.Test.");
+	u = hd_upstream_create(&p);
+	CU_ASSERT_FATAL(u != NULL);
+	query_of(&q, "printer.LAN.test");
+	CU_ASSERT(hd_upstream_group_of(u, &q) == 1);
+	CU_ASSERT(hd_upstream_resolve(u, &q, NULL) == 0);
+	wait_done(u, def, lan, 1, 3000);
+	CU_ASSERT(dl.had_answer && lan->n_udp == 1 && def->n_udp == 0);
+	query_of(&q, "www.example.com");
+	CU_ASSERT(hd_upstream_group_of(u, &q) == 0);
+	CU_ASSERT(hd_upstream_resolve(u, &q, NULL) == 0);
+	wait_done(u, def, lan, 2, 3000);
+	CU_ASSERT(dl.had_answer && lan->n_udp == 1 && def->n_udp == 1);
+	query_of(&q, "notlan.test");
+	CU_ASSERT(hd_upstream_group_of(u, &q) == 0);
+	hd_upstream_free(u);
+
+	/* Longest suffix: sub.lan.test beats lan.test whatever the order. */
+	params_init(&p, def, lan);
+	memcpy(&p.servers[2], &def->addr, sizeof(def->addr));
+	p.n_servers = 3;
+	p.opts[1].group = 1;
+	p.opts[2].group = 2;
+	p.n_zones = 2;
+	snprintf(p.zones[0].domain, sizeof(p.zones[0].domain), "sub.lan.test");
+	snprintf(p.zones[1].domain, sizeof(p.zones[1].domain), "lan.test");
+	u = hd_upstream_create(&p);
+	CU_ASSERT_FATAL(u != NULL);
+	query_of(&q, "a.sub.lan.test");
+	CU_ASSERT(hd_upstream_group_of(u, &q) == 1);
+	query_of(&q, "a.lan.test");
+	CU_ASSERT(hd_upstream_group_of(u, &q) == 2);
+	hd_upstream_free(u);
+	fake_free(def);
+	fake_free(lan);
+}
+
+/* Per-client outcomes for the dedup test. */
+#define DEDUP_N 300
+static struct {
+	unsigned int n;
+	unsigned int answered[DEDUP_N];
+	unsigned int own_id[DEDUP_N];
+} dd;
+
+static void
+on_done_each(void *arg, void *client, const struct hd_dns_query *q,
+	     const struct hd_dns_answer *a, int rcode)
+{
+	uintptr_t i = (uintptr_t)client;
+
+	(void)arg;
+	dd.n++;
+	if (i >= DEDUP_N)
+		return;
+	dd.answered[i] += a != NULL && rcode == HD_DNS_RCODE_NOERROR;
+	dd.own_id[i] += q->id == (uint16_t)(0x4000 + i);
+}
+
+static int
+dd_reached(void *arg)
+{
+	return dd.n >= *(unsigned int *)arg;
+}
+
+static void
+dedup_run(unsigned int n, unsigned int want_upstream)
+{
+	struct fake *f = fake_new(FAKE_HOLD);
+	struct hd_upstream_params p;
+	struct hd_dns_query q;
+	struct hd_upstream *u;
+	unsigned int i, ok = 0, ids = 0;
+	uint8_t buf[512];
+	size_t len;
+
+	memset(&dd, 0, sizeof(dd));
+	params_init(&p, f, NULL);
+	p.max_pending = 512;
+	p.done = on_done_each;
+	u = hd_upstream_create(&p);
+	CU_ASSERT_FATAL(u != NULL);
+	for (i = 0; i < n; i++) {
+		/* Same key, each client with its own ID and letter case. */
+		len = make_query(buf, i % 2 ? "DeDup.Example" : "dedup.example",
+				 (uint16_t)(0x4000 + i), HD_DNS_TYPE_A);
+		CU_ASSERT_FATAL(hd_dns_query_parse(buf, len, &q) == 0);
+		CU_ASSERT(hd_upstream_resolve(u, &q, (void *)(uintptr_t)i) == 0);
+	}
+	CU_ASSERT(hd_upstream_pending(u) == n);
+	pump(u, f, NULL, 50, NULL, NULL);
+	CU_ASSERT(f->n_udp == want_upstream);
+	/* One answer per upstream question, from the fake's own socket. */
+	if (want_upstream == 1) {
+		fake_reply_last(f);
+	} else {
+		/* Answer every held query: the same question, by logged ID and port. */
+		f->mode = FAKE_ANSWER;
+		for (i = 0; i < f->n_udp; i++) {
+			uint8_t r[2048];
+			size_t rl;
+
+			put16(f->last, f->ids[i]);
+			rl = fake_reply(f, f->last, f->last_len, r, 0, 0, 0);
+			f->last_from.sin_port = htons(f->ports[i]);
+			sendto(f->udp, r, rl, 0, (struct sockaddr *)&f->last_from,
+			       sizeof(f->last_from));
+		}
+	}
+	pump(u, f, NULL, 3000, dd_reached, &n);
+	for (i = 0; i < n; i++) {
+		ok += dd.answered[i] == 1;
+		ids += dd.own_id[i] == 1;
+	}
+	CU_ASSERT(dd.n == n);
+	CU_ASSERT(ok == n);
+	CU_ASSERT(ids == n);
+	CU_ASSERT(stat(HD_STAT_dedup_joined) == n - want_upstream);
+	CU_ASSERT(stat(HD_STAT_upstream_queries) == want_upstream);
+	CU_ASSERT(hd_upstream_pending(u) == 0);
+	hd_upstream_free(u);
+	fake_free(f);
+}
+
+static void
+test_dedup(void)
+{
+	dedup_run(100, 1);
+	/* Past HD_UPSTREAM_WAITERS_MAX a second question starts. */
+	dedup_run(DEDUP_N, 2);
+}
+
+/* DO and CD are part of the key: not joined, and passed upstream. */
+static void
+test_dedup_keys_do_cd(void)
+{
+	struct fake *f = fake_new(FAKE_HOLD);
+	struct hd_upstream_params p;
+	struct hd_dns_query q;
+	struct hd_upstream *u;
+
+	params_init(&p, f, NULL);
+	u = hd_upstream_create(&p);
+	CU_ASSERT_FATAL(u != NULL);
+	query_of(&q, "sec.example");
+	CU_ASSERT(hd_upstream_resolve(u, &q, NULL) == 0);
+	pump(u, f, NULL, 3000, fake_got_query, f);
+	CU_ASSERT_FATAL(f->n_udp == 1);
+	CU_ASSERT((get16(f->last + 2) & HD_DNS_CD) == 0);
+	q.flags |= HD_DNS_CD;
+	CU_ASSERT(hd_upstream_resolve(u, &q, NULL) == 0);
+	pump(u, f, NULL, 50, NULL, NULL);
+	CU_ASSERT(f->n_udp == 2);
+	CU_ASSERT(get16(f->last + 2) & HD_DNS_CD);
+	q.flags &= (uint16_t)~HD_DNS_CD;
+	q.do_bit = 1;
+	q.has_edns = 1;
+	CU_ASSERT(hd_upstream_resolve(u, &q, NULL) == 0);
+	pump(u, f, NULL, 50, NULL, NULL);
+	CU_ASSERT(f->n_udp == 3);
+	/* The OPT's flags (last 6 bytes: TTL then RDLEN 0) carry DO. */
+	CU_ASSERT(f->last_len > 11 && (f->last[f->last_len - 4] & 0x80));
+	CU_ASSERT(stat(HD_STAT_dedup_joined) == 0);
+	hd_upstream_free(u);
+	fake_free(f);
+}
+
+/* Every upstream fails: a TCP client gets the expired entry with the stale TTL. */
+static void
+test_tcp_serve_stale(void)
+{
+	struct fake *f = fake_new(FAKE_SILENT);
+	struct hd_cache *c = cache_new();
+	struct tcp_reader *t = calloc(1, sizeof(*t));
+	struct hd_dns_answer_limits lim = { .stale_ttl = 86400 };
+	struct hd_upstream_params p;
+	struct hd_dns_answer *a;
+	struct sockaddr_in la;
+	struct hd_cache_key key;
+	struct hd_dns_query q;
+	struct hd_upstream *u;
+	uint8_t qm[512], rm[2048], out[600], m[4096];
+	uint32_t past = hd_clock_sec() - 1000;
+	size_t l, rl, ol, ml;
+	int err, stale = 0;
+
+	CU_ASSERT_FATAL(c != NULL);
+	/* An answer with TTL 300 stored 1000 s ago: expired, still servable stale. */
+	l = make_query(qm, "old.example", 0x0505, HD_DNS_TYPE_A);
+	CU_ASSERT_FATAL(hd_dns_query_parse(qm, l, &q) == 0);
+	rl = fake_reply(f, qm, l, rm, 0, 0, 0);
+	a = hd_dns_answer_build(rm, rl, &q, past, &lim, &err);
+	CU_ASSERT_FATAL(a != NULL);
+	hd_cache_key_from_query(&key, &q);
+	CU_ASSERT_FATAL(hd_cache_insert(c, &key, a, past) == 0);
+	CU_ASSERT(hd_cache_lookup(c, &key, hd_clock_sec(), NULL) == NULL);
+	CU_ASSERT(hd_cache_lookup(c, &key, hd_clock_sec(), &stale) != NULL && stale == 1);
+
+	params_init(&p, f, NULL);
+	p.cache = c;
+	p.attempt_ms = 100;
+	p.total_ms = 200;
+	p.stale_ttl = 30;
+	listen_on(&p, &la);
+	u = hd_upstream_create(&p);
+	CU_ASSERT_FATAL(u != NULL);
+	t->fd = tcp_client(&la);
+	l = make_query(qm, "OLD.example", 0x0606, HD_DNS_TYPE_A);
+	ol = frame(out, qm, l);
+	CU_ASSERT(write(t->fd, out, ol) == (ssize_t)ol);
+	pump(u, f, NULL, 3000, tcp_have_msg, t);
+	ml = tcp_take(t, m);
+	CU_ASSERT_FATAL(ml >= l + 16);
+	CU_ASSERT(get16(m) == 0x0606);
+	CU_ASSERT((get16(m + 2) & HD_DNS_RCODE_MASK) == HD_DNS_RCODE_NOERROR);
+	CU_ASSERT(get16(m + 6) == 1);
+	/* The record's TTL (after owner pointer, type, class) is the stale TTL. */
+	CU_ASSERT(get16(m + l + 6) == 0 && get16(m + l + 8) == 30);
+	CU_ASSERT(f->n_udp >= 1);	/* the upstream was asked first */
+	CU_ASSERT(stat(HD_STAT_stale_answers) == 1);
+	CU_ASSERT(stat(HD_STAT_servfail) == 0);
+
+	/* Without stale answers the same failure is SERVFAIL. */
+	close(t->fd);
+	hd_upstream_free(u);
+	memset(t, 0, sizeof(*t));
+	p.stale_ttl = 0;
+	listen_on(&p, &la);
+	u = hd_upstream_create(&p);
+	CU_ASSERT_FATAL(u != NULL);
+	t->fd = tcp_client(&la);
+	CU_ASSERT(write(t->fd, out, ol) == (ssize_t)ol);
+	pump(u, f, NULL, 3000, tcp_have_msg, t);
+	CU_ASSERT_FATAL(tcp_take(t, m) >= HD_DNS_HDR_LEN);
+	CU_ASSERT((get16(m + 2) & HD_DNS_RCODE_MASK) == HD_DNS_RCODE_SERVFAIL);
+	close(t->fd);
+	hd_upstream_free(u);
+	hd_cache_free(c);
+	fake_free(f);
+	free(t);
+}
+
+/* A forged reply to a shared question is still refused; the real one answers all. */
+static void
+test_dedup_forged_rejected(void)
+{
+	struct fake *f = fake_new(FAKE_WRONG_ID);
+	struct hd_upstream_params p;
+	struct hd_dns_query q;
+	struct hd_upstream *u;
+	unsigned int i;
+
+	params_init(&p, f, NULL);
+	p.strategy = HD_UPSTREAM_PARALLEL;
+	u = hd_upstream_create(&p);
+	CU_ASSERT_FATAL(u != NULL);
+	query_of(&q, "forged.example");
+	for (i = 0; i < 5; i++)
+		CU_ASSERT(hd_upstream_resolve(u, &q, NULL) == 0);
+	wait_done(u, f, NULL, 5, 3000);
+	CU_ASSERT(dl.n == 5 && dl.had_answer);
+	CU_ASSERT(f->n_udp == 1);
+	CU_ASSERT(stat(HD_STAT_upstream_rejected) == 1);
+	CU_ASSERT(stat(HD_STAT_dedup_joined) == 4);
+	hd_upstream_free(u);
+	fake_free(f);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1198,6 +1763,17 @@ main(int argc, char **argv)
 	CU_add_test(s, "TCP client gone before the answer", test_tcp_client_gone);
 	CU_add_test(s, "TCP idle timeout and client limit", test_tcp_idle_and_limit);
 	CU_add_test(s, "TCP on IPv6 and a foreign address", test_tcp_ipv6_freebind);
+	CU_add_test(s, "strict and round robin", test_strict_and_round_robin);
+	CU_add_test(s, "fastest prefers the fast server", test_fastest);
+	CU_add_test(s, "parallel race, loser dropped", test_parallel);
+	CU_add_test(s, "failover: no SERVFAIL while one server lives", test_failover_no_servfail);
+	CU_add_test(s, "attempts share the budget", test_budget_shared);
+	CU_add_test(s, "down server: backoff then recovery", test_backoff_recovery);
+	CU_add_test(s, "forward zones, longest suffix", test_forward_zones);
+	CU_add_test(s, "dedup: one upstream question, every client answered", test_dedup);
+	CU_add_test(s, "dedup keys on DO and CD, both passed upstream", test_dedup_keys_do_cd);
+	CU_add_test(s, "TCP client served stale when upstreams fail", test_tcp_serve_stale);
+	CU_add_test(s, "forged reply to a shared question rejected", test_dedup_forged_rejected);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	fails = CU_get_number_of_failures() != 0 || CU_get_number_of_tests_failed() != 0;
