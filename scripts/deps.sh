@@ -15,7 +15,7 @@ pkgs=(
 	libnl-3-dev libnl-route-3-dev libhiredis-dev libelf-dev zlib1g-dev libpcap-dev
 	libknot-dev libcurl4-openssl-dev libgnutls28-dev
 	libclang-rt-14-dev
-	iproute2 ethtool knot knot-dnsutils dnsutils dnsperf unbound redis-server tshark
+	iproute2 ethtool openssl knot knot-dnsutils dnsutils dnsperf unbound redis-server tshark
 	python3-pytest python3-dnspython python3-scapy
 )
 

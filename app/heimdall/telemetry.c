@@ -290,16 +290,27 @@ handle_config(const char *cmd __rte_unused, const char *params __rte_unused,
 	return 0;
 }
 
+/*
+ * DPDK refuses a command silently when its help text is 128 bytes or more
+ * (the command then answers null): say so instead.
+ */
+static void
+reg(const char *cmd, telemetry_cb fn, const char *help)
+{
+	if (rte_telemetry_register_cmd(cmd, fn, help) != 0)
+		APP_LOG(ERR, "telemetry command %s could not be registered", cmd);
+}
+
 void
 hd_telemetry_register(void)
 {
-	rte_telemetry_register_cmd("/heimdall/cache", handle_cache,
-		"Cache size and counters: entries, bytes, capacity, inserts, hits, misses, evictions, expired, stale_answers, prefetches, refreshes, saved_entries, loaded_entries, last_save_error. No parameters.");
-	rte_telemetry_register_cmd("/heimdall/upstreams", handle_upstreams,
-		"Per upstream server by rank (default upstreams, then forward zones): address, port, transport, tls_name, group, state, queries, replies, failures, timeouts, rejected, race_lost, rtt_ms, backoff_ms, down_since_ms; and strategy, dedup_joined. No parameters.");
-	rte_telemetry_register_cmd("/heimdall/lcores", handle_lcores,
-		"Role of each lcore: main+slow, or worker with the port queues it polls. No parameters.");
-	rte_telemetry_register_cmd("/heimdall/config", handle_config,
-		"Running configuration: listen addresses, upstreams, DNS port, ports. No parameters.");
+	reg("/heimdall/cache", handle_cache,
+	    "Cache size, hit/miss/eviction/stale/prefetch counters, persistence. No parameters.");
+	reg("/heimdall/upstreams", handle_upstreams,
+	    "Upstream servers by rank: state, counters, RTT; the strategy. No parameters.");
+	reg("/heimdall/lcores", handle_lcores,
+	    "Role of each lcore: main+slow, or worker with the port queues it polls. No parameters.");
+	reg("/heimdall/config", handle_config,
+	    "Running configuration: listen addresses, upstreams, DNS port, ports. No parameters.");
 	hd_policy_telemetry_register();
 }

@@ -848,7 +848,7 @@ refresh_request(struct hd_fastpath_ctx *ctx, const struct hd_cache_key *k,
 static inline int
 prefetch_due(const struct hd_dns_answer *a, uint32_t now)
 {
-	return a->ttl >= HD_FP_PREFETCH_MIN_TTL && (uint64_t)(a->expires - now) * 10 < a->ttl;
+	return a->ttl >= HD_FP_PREFETCH_MIN_TTL && (uint64_t)(a->expires - now) * 10 <= a->ttl;
 }
 
 /* The cache's answer for @p q in place, or a miss. @return the reply length, 0 (miss), < 0. */

@@ -1582,14 +1582,14 @@ test_prefetch(void)
 	ctx.now = T0 + 50;
 	CU_ASSERT(ask(f, &out, "pre.example", HD_DNS_TYPE_A, 1, NULL, HD_FP_TX) != 0);
 	CU_ASSERT_FALSE(ctx.refresh_pending);
-	/* Exactly a tenth left is not "below a tenth". */
-	ctx.now = T0 + 90;
+	/* Just over a tenth left: nothing yet. */
+	ctx.now = T0 + 89;
 	CU_ASSERT(ask(f, &out, "pre.example", HD_DNS_TYPE_A, 1, NULL, HD_FP_TX) != 0);
 	CU_ASSERT_FALSE(ctx.refresh_pending);
-	/* In the last tenth: answered as usual, and refreshed. */
-	ctx.now = T0 + 91;
+	/* A tenth left: in the last tenth, answered as usual, and refreshed. */
+	ctx.now = T0 + 90;
 	d = ask(f, &out, "pre.example", HD_DNS_TYPE_A, 1, NULL, HD_FP_TX);
-	CU_ASSERT(d != 0 && first_ttl(f, d) == 9);
+	CU_ASSERT(d != 0 && first_ttl(f, d) == 10);
 	CU_ASSERT(d != 0 && ede_of(f + d, out - d, (char[8]){ 0 }, 8) == -1);
 	CU_ASSERT(refresh_is("pre.example"));
 	CU_ASSERT_EQUAL(st.c[HD_STAT_prefetches], 1);
@@ -1597,10 +1597,18 @@ test_prefetch(void)
 	/* Once per second. */
 	CU_ASSERT(ask(f, &out, "pre.example", HD_DNS_TYPE_A, 1, NULL, HD_FP_TX) != 0);
 	CU_ASSERT_FALSE(ctx.refresh_pending);
-	ctx.now = T0 + 92;
-	CU_ASSERT(ask(f, &out, "pre.example", HD_DNS_TYPE_A, 1, NULL, HD_FP_TX) != 0);
+	ctx.now = T0 + 91;
+	d = ask(f, &out, "pre.example", HD_DNS_TYPE_A, 1, NULL, HD_FP_TX);
+	CU_ASSERT(d != 0 && first_ttl(f, d) == 9);
 	CU_ASSERT(refresh_is("pre.example"));
 	CU_ASSERT_EQUAL(st.c[HD_STAT_prefetches], 2);
+
+	/* The shortest TTL prefetched (10 s) gets its last second. */
+	cache_put("ten.example", 1, 10);
+	ctx.now = T0 + 9;
+	CU_ASSERT(ask(f, &out, "ten.example", HD_DNS_TYPE_A, 1, NULL, HD_FP_TX) != 0);
+	CU_ASSERT(refresh_is("ten.example"));
+	CU_ASSERT_EQUAL(st.c[HD_STAT_prefetches], 3);
 
 	/* Entries shorter than 10 s are never prefetched. */
 	ctx.now = T0 + 8;
@@ -1612,7 +1620,7 @@ test_prefetch(void)
 	ctx.now = T0 + 99;
 	CU_ASSERT(ask(f, &out, "pre.example", HD_DNS_TYPE_A, 1, NULL, HD_FP_TX) != 0);
 	CU_ASSERT_FALSE(ctx.refresh_pending);
-	CU_ASSERT_EQUAL(st.c[HD_STAT_prefetches], 2);
+	CU_ASSERT_EQUAL(st.c[HD_STAT_prefetches], 3);
 }
 
 static void
