@@ -26,6 +26,20 @@ hd_dns_lower(uint8_t c)
 	return (uint8_t)(c - 'A') < 26 ? (uint8_t)(c | 0x20) : c;
 }
 
+/** @return 1 when two labels (length byte first) are equal ignoring ASCII case. */
+static inline int
+hd_dns_label_equal(const uint8_t *a, const uint8_t *b)
+{
+	uint8_t i;
+
+	if (a[0] != b[0])
+		return 0;
+	for (i = 1; i <= a[0]; i++)
+		if (hd_dns_lower(a[i]) != hd_dns_lower(b[i]))
+			return 0;
+	return 1;
+}
+
 /**
  * Step over a name at the cursor without following pointers (a pointer ends
  * the name). Used where only the name's extent matters.

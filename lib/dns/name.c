@@ -194,19 +194,6 @@ msg_labels(const uint8_t *msg, size_t end, size_t off, uint16_t *lab)
 	return -1;
 }
 
-static int
-label_equal(const uint8_t *a, const uint8_t *b)
-{
-	uint8_t i;
-
-	if (a[0] != b[0])
-		return 0;
-	for (i = 1; i <= a[0]; i++)
-		if (hd_dns_lower(a[i]) != hd_dns_lower(b[i]))
-			return 0;
-	return 1;
-}
-
 void
 hd_dns_comp_init(struct hd_dns_compressor *c, const uint8_t *msg)
 {
@@ -231,7 +218,7 @@ comp_lookup(const struct hd_dns_compressor *comp, const struct hd_wire *w,
 		int m = msg_labels(w->buf, w->pos, comp->off[e], sp);
 		int i = n - 1, j = m - 1;
 
-		while (i >= 0 && j >= 0 && label_equal(name + lab[i], w->buf + sp[j])) {
+		while (i >= 0 && j >= 0 && hd_dns_label_equal(name + lab[i], w->buf + sp[j])) {
 			i--;
 			j--;
 		}

@@ -50,19 +50,6 @@ labels_of(const uint8_t *name, size_t len, uint8_t *lab)
 	return n;
 }
 
-static int
-label_eq(const uint8_t *a, const uint8_t *b)
-{
-	uint8_t i;
-
-	if (a[0] != b[0])
-		return 0;
-	for (i = 1; i <= a[0]; i++)
-		if (hd_dns_lower(a[i]) != hd_dns_lower(b[i]))
-			return 0;
-	return 1;
-}
-
 /* The qname's labels, split once per reply and only when an owner needs them. */
 struct qlabels {
 	int n;			/* -1 until split */
@@ -94,7 +81,7 @@ owner_write(struct hd_wire *w, const struct hd_dns_query *q, struct qlabels *ql,
 		return;
 	}
 	for (i = no - 1, j = nq - 1; i >= 0 && j >= 0; i--, j--)
-		if (!label_eq(owner + ol[i], q->lname + ql->off[j]))
+		if (!hd_dns_label_equal(owner + ol[i], q->lname + ql->off[j]))
 			break;
 	if (j == nq - 1) {
 		/* Nothing in common but the root: a pointer would save nothing. */
