@@ -374,17 +374,8 @@ node_get(struct make *m, const uint8_t *name, size_t len, uint32_t hash, uint32_
 	return idx;
 }
 
-/* A name split into labels with the hash of each suffix. */
-struct lname {
-	const uint8_t *name;
-	size_t len;
-	int nl;
-	uint8_t off[LZ_LABELS_MAX];
-	uint32_t h[LZ_LABELS_MAX + 1];
-};
-
 static int
-lname_init(struct lname *ln, const uint8_t *name, size_t len)
+lname_init(struct lz_name *ln, const uint8_t *name, size_t len)
 {
 	ln->name = name;
 	ln->len = len;
@@ -397,13 +388,13 @@ lname_init(struct lname *ln, const uint8_t *name, size_t len)
 
 /* Offset of the suffix that starts at label @p i (i == nl: the root). */
 static size_t
-lname_at(const struct lname *ln, int i)
+lname_at(const struct lz_name *ln, int i)
 {
 	return i < ln->nl ? ln->off[i] : ln->len - 1;
 }
 
 static uint32_t
-lname_node(struct make *m, const struct lname *ln, int i, uint32_t zone)
+lname_node(struct make *m, const struct lz_name *ln, int i, uint32_t zone)
 {
 	size_t at = lname_at(ln, i);
 
@@ -412,7 +403,7 @@ lname_node(struct make *m, const struct lname *ln, int i, uint32_t zone)
 
 /* The zone of a name: its longest suffix that is an apex. */
 static uint32_t
-zone_of(const struct hd_localzone *lz, const struct lname *ln)
+zone_of(const struct hd_localzone *lz, const struct lz_name *ln)
 {
 	int i;
 
@@ -438,7 +429,7 @@ make_zones(struct make *m, const struct hd_localzone_builder *b)
 	if (lz->zones == NULL)
 		return -ENOMEM;
 	for (i = 0; i < b->n_zones; i++) {
-		struct lname ln;
+		struct lz_name ln;
 
 		if (lname_init(&ln, b->zones[i].name, b->zones[i].len) < 0)
 			return -EINVAL;
@@ -457,7 +448,7 @@ make_owner(struct make *m, const struct hd_localzone_builder *b, size_t i, size_
 {
 	struct hd_localzone *lz = m->lz;
 	struct lz_node *n;
-	struct lname ln;
+	struct lz_name ln;
 	uint32_t idx, zone;
 	size_t k;
 
@@ -509,7 +500,7 @@ make_implied(struct make *m, uint32_t idx)
 	const struct lz_node *n = &lz->nodes[idx];
 	uint32_t zone = n->zone, apex = zone != LZ_NONE ? lz->zones[zone].node : LZ_NONE;
 	uint8_t name[HD_DNS_NAME_MAX];
-	struct lname ln;
+	struct lz_name ln;
 	uint32_t p;
 	int i;
 

@@ -33,18 +33,9 @@ struct answer {
 /* Outcome of resolving one name of the chain. */
 enum step { STEP_NOT_LOCAL, STEP_DONE, STEP_CNAME };
 
-/* A name being resolved: lowercase wire form split into labels. */
-struct qname {
-	const uint8_t *name;
-	size_t len;
-	int nl;
-	uint8_t off[LZ_LABELS_MAX];
-	uint32_t h[LZ_LABELS_MAX + 1];
-};
-
 /* @return 1 when the last label of @p n is one some local name ends in. */
 static int
-tld_known(const struct hd_localzone *lz, const struct qname *n)
+tld_known(const struct hd_localzone *lz, const struct lz_name *n)
 {
 	const uint8_t *l;
 	unsigned int i;
@@ -65,7 +56,7 @@ tld_known(const struct hd_localzone *lz, const struct qname *n)
  * @return 0, or -1 when it is not local (or malformed).
  */
 static int
-qname_init(const struct hd_localzone *lz, struct qname *n, const uint8_t *name, size_t len)
+qname_init(const struct hd_localzone *lz, struct lz_name *n, const uint8_t *name, size_t len)
 {
 	n->name = name;
 	n->len = len;
@@ -81,7 +72,7 @@ qname_init(const struct hd_localzone *lz, struct qname *n, const uint8_t *name, 
  * @param at  set to the label the found suffix starts at (0: exact)
  */
 static uint32_t
-closest(const struct hd_localzone *lz, const struct qname *n, int *at)
+closest(const struct hd_localzone *lz, const struct lz_name *n, int *at)
 {
 	int i = n->nl > lz->max_labels ? n->nl - lz->max_labels : 0;
 
@@ -186,7 +177,7 @@ from_node(const struct hd_localzone *lz, const struct lz_node *node, uint32_t zo
 
 /* Resolve one name of the chain (the qname first, then CNAME targets). */
 static enum step
-step(const struct hd_localzone *lz, const struct qname *n, const uint8_t *owner,
+step(const struct hd_localzone *lz, const struct lz_name *n, const uint8_t *owner,
      uint16_t qtype, struct answer *a, uint32_t *zone_out, const struct lz_rr **target)
 {
 	const struct lz_node *node;
@@ -224,7 +215,7 @@ hd_localzone_answer(const struct hd_localzone *lz, const struct hd_dns_query *q,
 	const struct lz_rr *target = NULL;
 	const uint8_t *owner = NULL;
 	struct answer a;
-	struct qname n;
+	struct lz_name n;
 	uint32_t zone = LZ_NONE, first_zone = LZ_NONE;
 	enum step st;
 	int hops, rc;

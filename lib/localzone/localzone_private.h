@@ -146,6 +146,15 @@ struct hd_localzone {
 #define LZ_HASH_SEED	0xcbf29ce484222325ull
 #define LZ_HASH_PRIME	0x100000001b3ull
 
+/* A lowercase wire-form name split into labels, with the hash of each suffix. */
+struct lz_name {
+	const uint8_t *name;
+	size_t len;
+	int nl;				/* labels */
+	uint8_t off[LZ_LABELS_MAX];	/* offset of each label */
+	uint32_t h[LZ_LABELS_MAX + 1];	/* hash of the suffix at each label, then the root */
+};
+
 /*
  * Offsets of the labels of a valid wire name (root excluded).
  * @return the label count, or -1 when malformed.
