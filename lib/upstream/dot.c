@@ -25,8 +25,14 @@ dot_fail_all(struct hd_upstream *u, struct up_server *s, int status)
 	uint32_t epoch = s->tls_epoch++;
 	struct up_att *a;
 
-	HD_UPSTREAM_LOG(DEBUG, "DoT server %u: %s (%s)", s->idx, strerror(-status),
-			hd_tls_conn_error(s->tls));
+	/* Once per change of state: a wrong certificate must be visible without debug logs. */
+	if (!s->tls_failing)
+		HD_UPSTREAM_LOG(WARNING, "DoT server %u: %s (%s)", s->idx, strerror(-status),
+				hd_tls_conn_error(s->tls));
+	else
+		HD_UPSTREAM_LOG(DEBUG, "DoT server %u: %s (%s)", s->idx, strerror(-status),
+				hd_tls_conn_error(s->tls));
+	s->tls_failing = 1;
 	s->st.failures++;
 	up_health_fail(&u->health[s->idx], hd_clock_ms());
 	/* Attempts started by the failover below join the tail with the new
@@ -52,6 +58,10 @@ dot_reply(void *arg, int status, const uint8_t *msg, size_t len)
 	hd_wire_init(&w, (void *)(uintptr_t)msg, len);
 	id = hd_wire_get_u16_at(&w, 0);
 	slot = hd_wire_ok(&w) ? s->tls_ids[id] : 0;
+	if (slot != 0 && s->tls_failing) {
+		HD_UPSTREAM_LOG(INFO, "DoT server %u: answering again", s->idx);
+		s->tls_failing = 0;
+	}
 	if (slot == 0) {
 		/* No query of ours has that ID (any more). */
 		hd_stats_inc(u->stats, HD_STAT_upstream_rejected);

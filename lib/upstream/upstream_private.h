@@ -210,6 +210,7 @@ struct up_server {
 	uint32_t *tls_ids;		/**< DoT: 65536 attempt indexes + 1 by DNS ID */
 	TAILQ_HEAD(, up_att) tls_atts;	/**< DoT: attempts waiting on the connection, oldest first */
 	uint32_t tls_epoch;		/**< DoT: connection failures so far */
+	int tls_failing;		/**< DoT: failed since its last reply (logged once) */
 };
 
 struct hd_upstream {
