@@ -41,6 +41,9 @@ signals_install(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* hiredis writes with write(): a Redis closing under it must not kill us. */
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
 }
 
 /* "--" splits EAL options from heimdall's; -1 when absent. */

@@ -19,9 +19,17 @@
  * worker that received the query, over its reply ring, and that worker
  * transmits them on its own queue: a TX queue is never shared by two
  * lcores.
+ *
+ * With a redis URL configured, the cluster's Redis is a second-level cache
+ * (lib/replica): a local miss asks Redis first and goes upstream only when
+ * Redis has no valid entry, is down, or takes longer than redis-timeout-ms;
+ * a Redis hit is answered and cached locally with the time it has left.
+ * Every answer an upstream gives is written to Redis. Redis is polled
+ * without waiting, so its being slow or down never stops the answers.
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_ethdev.h>
@@ -30,11 +38,20 @@
 
 #include "hd_app.h"
 #include "hd_clock.h"
+#include "hd_replica.h"
+#include "cluster.h"
 
 #define TIMER_MS	100
 #define EXPIRE_BUDGET	1024
 
 static struct hd_stats_lcore *sp_stats;
+/* The cluster's Redis; NULL without a redis URL. */
+static struct hd_replica *replica;
+static struct hd_cluster_snap cl_snap;
+/* The last answer written to Redis: the clients waiting on one upstream
+ * question all get the same answer, which needs writing once. */
+static const struct hd_dns_answer *last_written;
+static struct hd_cache_key last_written_key;
 
 static void
 reply_send(struct hd_app *app, struct rte_mbuf *m)
@@ -106,12 +123,30 @@ reply_stale(struct hd_app *app, struct rte_mbuf *m, const struct hd_dns_query *q
 	return 0;
 }
 
+/* Copy an upstream answer to Redis, once per answer. */
+static void
+replica_write(const struct hd_dns_query *q, const struct hd_dns_answer *a)
+{
+	struct hd_cache_key k;
+
+	hd_cache_key_from_query(&k, q);
+	if (a == last_written && memcmp(&k, &last_written_key, sizeof(k)) == 0)
+		return;
+	last_written = a;
+	last_written_key = k;
+	/* -ESTALE: an answer with nothing left to keep (TTL 0) is not shared. */
+	(void)hd_replica_write(replica, &k, a, hd_clock_sec());
+}
+
 static void
 upstream_done(void *arg, void *client, const struct hd_dns_query *q,
 	      const struct hd_dns_answer *a, int rcode)
 {
 	struct hd_app *app = arg;
 	struct rte_mbuf *m = client;
+
+	if (replica != NULL && a != NULL)
+		replica_write(q, a);
 
 	/* A refresh: lib/upstream has cached the answer; nobody to reply to. */
 	if (client == HD_APP_REFRESH)
@@ -126,6 +161,37 @@ upstream_done(void *arg, void *client, const struct hd_dns_query *q,
 	reply_finish(app, m, a, rcode, 0);
 }
 
+/* Ask the upstreams for @p q on behalf of client @p m. */
+static void
+upstream_ask(struct hd_app *app, struct rte_mbuf *m, const struct hd_dns_query *q)
+{
+	if (hd_upstream_resolve(app->upstream, q, m) < 0 && reply_stale(app, m, q) != 0)
+		reply_finish(app, m, NULL, HD_DNS_RCODE_SERVFAIL, 0);
+}
+
+/* Redis answered (@p a) or not (NULL) a miss of client @p ctx. */
+static void
+l2_done(void *arg, void *ctx, const struct hd_dns_query *q, struct hd_dns_answer *a)
+{
+	struct hd_app *app = arg;
+	struct rte_mbuf *m = ctx;
+	struct hd_cache_key k;
+
+	if (app->stopping) {
+		free(a);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (a == NULL) {
+		upstream_ask(app, m, q);
+		return;
+	}
+	reply_finish(app, m, a, HD_DNS_RCODE_NOERROR, 0);
+	/* The cache takes @p a in every case; the next client is answered by a worker. */
+	hd_cache_key_from_query(&k, q);
+	(void)hd_cache_insert(app->cache, &k, a, a->stored);
+}
+
 static void
 miss_handle(struct hd_app *app, struct rte_mbuf *m)
 {
@@ -133,7 +199,6 @@ miss_handle(struct hd_app *app, struct rte_mbuf *m)
 	const struct hd_dns_answer *a;
 	struct hd_dns_query q;
 	struct hd_cache_key k;
-	int ret;
 
 	/* The worker classified and parsed this frame; it cannot fail unless corrupted. */
 	if (hd_fastpath_query(conf, rte_pktmbuf_mtod(m, uint8_t *), m->data_len, &q) < 0) {
@@ -148,9 +213,10 @@ miss_handle(struct hd_app *app, struct rte_mbuf *m)
 		reply_finish(app, m, a, HD_DNS_RCODE_NOERROR, 0);
 		return;
 	}
-	ret = hd_upstream_resolve(app->upstream, &q, m);
-	if (ret < 0 && reply_stale(app, m, &q) != 0)
-		reply_finish(app, m, NULL, HD_DNS_RCODE_SERVFAIL, 0);
+	/* Down, or too busy: straight upstream. */
+	if (replica != NULL && hd_replica_get(replica, &q, l2_done, app, m) == 0)
+		return;
+	upstream_ask(app, m, &q);
 }
 
 static unsigned int
@@ -221,12 +287,45 @@ upstream_snapshot(struct hd_app *app)
 	}
 }
 
+void
+hd_cluster_snap_get(struct hd_cluster_snap *s)
+{
+	s->enabled = __atomic_load_n(&cl_snap.enabled, __ATOMIC_RELAXED);
+	s->state = __atomic_load_n(&cl_snap.state, __ATOMIC_RELAXED);
+	s->writes = __atomic_load_n(&cl_snap.writes, __ATOMIC_RELAXED);
+	s->write_dropped = __atomic_load_n(&cl_snap.write_dropped, __ATOMIC_RELAXED);
+	s->write_errors = __atomic_load_n(&cl_snap.write_errors, __ATOMIC_RELAXED);
+	s->l2_hits = __atomic_load_n(&cl_snap.l2_hits, __ATOMIC_RELAXED);
+	s->l2_misses = __atomic_load_n(&cl_snap.l2_misses, __ATOMIC_RELAXED);
+	s->l2_rejected = __atomic_load_n(&cl_snap.l2_rejected, __ATOMIC_RELAXED);
+	s->outstanding = __atomic_load_n(&cl_snap.outstanding, __ATOMIC_RELAXED);
+}
+
+static void
+cluster_snapshot(void)
+{
+	struct hd_replica_stats st;
+
+	if (replica == NULL)
+		return;
+	hd_replica_stats_get(replica, &st);
+	__atomic_store_n(&cl_snap.state, (uint32_t)st.state, __ATOMIC_RELAXED);
+	__atomic_store_n(&cl_snap.writes, st.writes, __ATOMIC_RELAXED);
+	__atomic_store_n(&cl_snap.write_dropped, st.write_dropped, __ATOMIC_RELAXED);
+	__atomic_store_n(&cl_snap.write_errors, st.write_errors, __ATOMIC_RELAXED);
+	__atomic_store_n(&cl_snap.l2_hits, st.l2_hits, __ATOMIC_RELAXED);
+	__atomic_store_n(&cl_snap.l2_misses, st.l2_misses, __ATOMIC_RELAXED);
+	__atomic_store_n(&cl_snap.l2_rejected, st.l2_rejected, __ATOMIC_RELAXED);
+	__atomic_store_n(&cl_snap.outstanding, st.outstanding, __ATOMIC_RELAXED);
+}
+
 static void
 timer_run(struct hd_app *app)
 {
 	hd_cache_reclaim(app->cache);
 	hd_cache_expire(app->cache, hd_clock_sec(), EXPIRE_BUDGET);
 	upstream_snapshot(app);
+	cluster_snapshot();
 	/* Periodic cache saves (persist.c): this thread is the cache's writer. */
 	hd_persist_tick(app);
 }
@@ -300,6 +399,36 @@ servers_fill(struct hd_upstream_params *up, const struct hd_config *cfg)
 	up->tls_ca_file = cfg->tls_ca_file;
 }
 
+/* The Redis client, when a redis URL is configured; it connects from the loop. */
+static int
+replica_init(struct hd_app *app, const struct hd_upstream_params *up)
+{
+	const struct hd_config *cfg = &app->cfg;
+	struct hd_replica_params rp;
+
+	if (!cfg->redis.enabled)
+		return 0;
+	memset(&rp, 0, sizeof(rp));
+	rp.host = cfg->redis.host;
+	rp.port = cfg->redis.port;
+	rp.db = cfg->redis.db;
+	rp.user = cfg->redis.user;
+	rp.password = cfg->redis.password;
+	rp.prefix = cfg->redis_prefix;
+	rp.timeout_ms = cfg->redis_timeout_ms;
+	rp.max_outstanding = 4096;
+	rp.limits = up->limits;
+	replica = hd_replica_create(&rp);
+	if (replica == NULL) {
+		APP_LOG(ERR, "cannot start the Redis client: %s", rte_strerror(rte_errno));
+		return -rte_errno;
+	}
+	__atomic_store_n(&cl_snap.enabled, 1, __ATOMIC_RELAXED);
+	APP_LOG(INFO, "cluster: node %s, redis %s:%u db %u, key prefix %s", cfg->node_id,
+		cfg->redis.host, cfg->redis.port, cfg->redis.db, cfg->redis_prefix);
+	return 0;
+}
+
 int
 hd_slowpath_init(struct hd_app *app)
 {
@@ -335,7 +464,7 @@ hd_slowpath_init(struct hd_app *app)
 		APP_LOG(ERR, "cannot start the upstream side: %s", rte_strerror(rte_errno));
 		return -rte_errno;
 	}
-	return 0;
+	return replica_init(app, &up);
 }
 
 void
@@ -351,10 +480,15 @@ hd_slowpath_run(struct hd_app *app)
 	while (!__atomic_load_n(&app->stop, __ATOMIC_RELAXED)) {
 		taken = misses_take(app);
 		taken += refreshes_take(app);
-		/* Idle: sleep in epoll up to 1 ms; a miss then waits at most that long. */
-		idle = taken == 0 && hd_upstream_pending(app->upstream) == 0;
+		/* Idle: sleep in epoll up to 1 ms; a miss then waits at most that long.
+		 * A lookup waiting for Redis (at most redis-timeout-ms) keeps us awake:
+		 * the Redis socket is not in the upstream's epoll set. */
+		idle = taken == 0 && hd_upstream_pending(app->upstream) == 0 &&
+		       (replica == NULL || hd_replica_pending(replica) == 0);
 		hd_upstream_poll(app->upstream, idle ? 1 : 0);
 		now = hd_clock_ms();
+		if (replica != NULL)
+			hd_replica_poll(replica, now);
 		if (now >= next_timer) {
 			timer_run(app);
 			next_timer = now + TIMER_MS;
@@ -390,6 +524,9 @@ void
 hd_slowpath_fini(struct hd_app *app)
 {
 	app->stopping = 1;
+	/* Lookups still waiting for Redis get their callback here, which frees the mbufs. */
+	hd_replica_free(replica);
+	replica = NULL;
 	/* Outstanding requests get their callback (SERVFAIL) here, which frees the mbufs. */
 	hd_upstream_free(app->upstream);
 	app->upstream = NULL;

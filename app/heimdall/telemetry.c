@@ -14,6 +14,8 @@
 #include <rte_telemetry.h>
 
 #include "hd_app.h"
+#include "hd_replica.h"
+#include "cluster.h"
 
 static const char *
 sockaddr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
@@ -290,6 +292,28 @@ handle_config(const char *cmd __rte_unused, const char *params __rte_unused,
 	return 0;
 }
 
+/* The Redis replica: this node's view of the cluster. */
+static int
+handle_cluster(const char *cmd __rte_unused, const char *params __rte_unused,
+	       struct rte_tel_data *d)
+{
+	struct hd_cluster_snap s;
+
+	hd_cluster_snap_get(&s);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "node_id", hd_app.cfg.node_id);
+	rte_tel_data_add_dict_string(d, "redis", !s.enabled ? "off" :
+				     hd_replica_state_name((enum hd_replica_state)s.state));
+	rte_tel_data_add_dict_u64(d, "writes", s.writes);
+	rte_tel_data_add_dict_u64(d, "write_dropped", s.write_dropped);
+	rte_tel_data_add_dict_u64(d, "write_errors", s.write_errors);
+	rte_tel_data_add_dict_u64(d, "l2_hits", s.l2_hits);
+	rte_tel_data_add_dict_u64(d, "l2_misses", s.l2_misses);
+	rte_tel_data_add_dict_u64(d, "l2_rejected", s.l2_rejected);
+	rte_tel_data_add_dict_u64(d, "outstanding", s.outstanding);
+	return 0;
+}
+
 /*
  * DPDK refuses a command silently when its help text is 128 bytes or more
  * (the command then answers null): say so instead.
@@ -312,5 +336,7 @@ hd_telemetry_register(void)
 	    "Role of each lcore: main+slow, or worker with the port queues it polls. No parameters.");
 	reg("/heimdall/config", handle_config,
 	    "Running configuration: listen addresses, upstreams, DNS port, ports. No parameters.");
+	reg("/heimdall/cluster", handle_cluster,
+	    "Node id, Redis state, writes/dropped, L2 hits/misses/rejected. No parameters.");
 	hd_policy_telemetry_register();
 }

@@ -49,6 +49,10 @@ hd_config_defaults(struct hd_config *c)
 	c->prefetch = 1;
 	c->cache_file[0] = '\0';
 	c->cache_save_interval = 0;
+	c->redis.enabled = 0;
+	cfg_node_id_default(c->node_id, sizeof(c->node_id));
+	snprintf(c->redis_prefix, sizeof(c->redis_prefix), "heimdall");
+	c->redis_timeout_ms = 20;
 }
 
 /*

@@ -98,4 +98,7 @@ void cfg_clear_lists(struct hd_config *c, int allow);
 /** Cross-setting checks of lists and groups. */
 int cfg_validate_lists(const struct hd_config *c, char *err, size_t errlen);
 
+/** The host name, cut to a valid node-id ("heimdall" when there is none). */
+void cfg_node_id_default(char *out, size_t len);
+
 #endif /* HD_CONFIG_PRIVATE_H */

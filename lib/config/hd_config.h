@@ -130,6 +130,22 @@ struct hd_config_forward {
 	char where[HD_CONFIG_WHERE_LEN];
 };
 
+/**
+ * The Redis of the cluster (L2 cache): "redis://[user:pass@]host[:port][/db]"
+ * (port 6379, db 0). The password is never logged nor shown.
+ */
+struct hd_config_redis {
+	int enabled;				/**< a URL was given */
+	char host[HD_CONFIG_DNAME_LEN];		/**< IP address or name, no brackets */
+	uint16_t port;
+	uint32_t db;
+	char user[128];				/**< ACL user ("": default user) */
+	char password[256];			/**< "": no AUTH */
+};
+
+#define HD_CONFIG_NODE_ID_LEN		64
+#define HD_CONFIG_REDIS_PREFIX_LEN	65
+
 struct hd_config {
 	struct hd_config_addr listen[HD_CONFIG_LISTEN_MAX];
 	unsigned int n_listen;
@@ -189,6 +205,12 @@ struct hd_config {
 	int prefetch;			/**< refresh popular entries before they expire (1) */
 	char cache_file[HD_CONFIG_SOURCE_LEN]; /**< persistence file ("" = off) */
 	uint32_t cache_save_interval;	/**< seconds between periodic saves; 0: only at exit (0) */
+
+	/* Cluster (issue 5) */
+	struct hd_config_redis redis;	/**< redis: L2 cache (off) */
+	char node_id[HD_CONFIG_NODE_ID_LEN]; /**< this node's name (the host name) */
+	char redis_prefix[HD_CONFIG_REDIS_PREFIX_LEN]; /**< key prefix ("heimdall") */
+	uint32_t redis_timeout_ms;	/**< longest wait for an L2 lookup (20) */
 };
 
 /** Fill @p c with the built-in defaults (which listen nowhere). */

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "hd_config.h"
 #include "config_private.h"
@@ -62,6 +63,10 @@ enum opt_id {
 	OPT_ZONE_FILE,
 	OPT_LOCAL_ZONE,
 	OPT_LOCAL_PTR,
+	OPT_REDIS,
+	OPT_NODE_ID,
+	OPT_REDIS_PREFIX,
+	OPT_REDIS_TIMEOUT,
 	OPT_COUNT
 };
 
@@ -87,6 +92,8 @@ enum kind {
 	KIND_LOCAL_ZONE,
 	KIND_STRATEGY,
 	KIND_FORWARD,
+	KIND_REDIS,
+	KIND_TOKEN,	/* 1..width-1 of [A-Za-z0-9._:-], into a char array */
 };
 
 struct setting {
@@ -223,6 +230,17 @@ static const struct hd_config_option options[OPT_COUNT + 1] = {
 	[OPT_LOCAL_PTR] = { "local-ptr", NULL,
 		"answer reverse (PTR) queries for the addresses of local A/AAAA records "
 		"(default: on)", 0, 1 },
+	[OPT_REDIS] = { "redis", "redis://[USER:PASS@]HOST[:PORT][/DB]",
+		"Redis shared by the cluster as a second-level cache (default: none; port 6379, "
+		"db 0)", 0, 0 },
+	[OPT_NODE_ID] = { "node-id", "NAME",
+		"this node's name in the cluster, letters, digits and ._:- (default: the host "
+		"name)", 0, 0 },
+	[OPT_REDIS_PREFIX] = { "redis-prefix", "PREFIX",
+		"prefix of every Redis key, letters, digits and ._:- (default: heimdall)", 0, 0 },
+	[OPT_REDIS_TIMEOUT] = { "redis-timeout-ms", "MS",
+		"longest wait for a Redis lookup before asking the upstream; connecting may "
+		"take 10 times as long, at least 1 s (default: 20; 1..10000)", 0, 0 },
 	[OPT_COUNT] = { NULL, NULL, NULL, 0, 0 },
 };
 
@@ -274,6 +292,10 @@ static const struct setting settings[OPT_COUNT] = {
 	[OPT_ZONE_FILE] = { .kind = KIND_ZONE_FILE },
 	[OPT_LOCAL_ZONE] = { .kind = KIND_LOCAL_ZONE },
 	[OPT_LOCAL_PTR] = { KIND_BOOL, FIELD(local_ptr) },
+	[OPT_REDIS] = { KIND_REDIS, FIELD(redis) },
+	[OPT_NODE_ID] = { KIND_TOKEN, FIELD(node_id) },
+	[OPT_REDIS_PREFIX] = { KIND_TOKEN, FIELD(redis_prefix) },
+	[OPT_REDIS_TIMEOUT] = { KIND_UINT, FIELD(redis_timeout_ms), .min = 1, .max = 10000 },
 };
 
 /* Canonical names first; the aliases are DPDK's spelling of the same levels. */
@@ -689,6 +711,175 @@ set_log_level(struct hd_config *c, const struct setting *s, const char *key,
 	return -EINVAL;
 }
 
+static bool
+token_ok(const char *v, size_t max)
+{
+	size_t i;
+
+	for (i = 0; v[i] != '\0'; i++)
+		if (!isalnum((unsigned char)v[i]) && strchr("._:-", v[i]) == NULL)
+			return false;
+	return i > 0 && i <= max;
+}
+
+/* node-id, redis-prefix: they end up in Redis keys and logs, so no blanks. */
+static int
+set_token(struct hd_config *c, const struct setting *s, const char *key, const char *value,
+	  const char *where, char *err, size_t errlen)
+{
+	if (!token_ok(value, s->width - 1)) {
+		cfg_value_err(err, errlen, where, key, value, "is not a name (expected 1 to %zu "
+			      "letters, digits, '.', '_', ':' or '-')", s->width - 1);
+		return -EINVAL;
+	}
+	memcpy((char *)c + s->off, value, strlen(value) + 1);
+	return 0;
+}
+
+void
+cfg_node_id_default(char *out, size_t len)
+{
+	char host[256] = "";
+	size_t i;
+
+	if (gethostname(host, sizeof(host) - 1) != 0)
+		host[0] = '\0';
+	/* Keep what a node-id may hold, cut at the first character it may not. */
+	for (i = 0; host[i] != '\0' && i + 1 < len; i++)
+		if (!isalnum((unsigned char)host[i]) && strchr("._:-", host[i]) == NULL)
+			break;
+	host[i] = '\0';
+	snprintf(out, len, "%s", i > 0 ? host : "heimdall");
+}
+
+/* The URL with its password hidden, for messages. */
+static void
+redis_redact(const char *value, char *out, size_t len)
+{
+	const char *at = strrchr(value, '@');
+	const char *colon;
+
+	snprintf(out, len, "%s", value);
+	if (at == NULL || strncmp(value, "redis://", 8) != 0)
+		return;
+	colon = memchr(value + 8, ':', (size_t)(at - value - 8));
+	if (colon != NULL)
+		snprintf(out, len, "%.*s:***%s", (int)(colon - value), value, at);
+}
+
+/* host[:port] or [v6][:port]. @return NULL when fine, else what is wrong. */
+static const char *
+redis_hostport(const char *hp, size_t n, struct hd_config_redis *r)
+{
+	const char *port = NULL, *host = hp;
+	size_t hlen = n;
+	uint64_t v;
+	char num[8], *end;
+
+	if (n > 0 && hp[0] == '[') {
+		const char *close = memchr(hp, ']', n);
+
+		if (close == NULL)
+			return "has an unclosed '['";
+		host = hp + 1;
+		hlen = (size_t)(close - hp - 1);
+		if (close + 1 < hp + n) {
+			if (close[1] != ':')
+				return "has something after ']' that is not :PORT";
+			port = close + 2;
+		}
+	} else {
+		const char *colon = memchr(hp, ':', n);
+
+		if (colon != NULL) {
+			hlen = (size_t)(colon - hp);
+			port = colon + 1;
+		}
+	}
+	if (hlen == 0 || hlen >= sizeof(r->host))
+		return "has no host (or one too long)";
+	memcpy(r->host, host, hlen);
+	r->host[hlen] = '\0';
+	r->port = 6379;
+	if (port != NULL) {
+		size_t plen = (size_t)(hp + n - port);
+
+		if (plen == 0 || plen >= sizeof(num))
+			return "has a bad port (expected 1..65535)";
+		memcpy(num, port, plen);
+		num[plen] = '\0';
+		if (parse_u64(num, &v, &end) != 0 || *end != '\0' || v == 0 || v > 65535)
+			return "has a bad port (expected 1..65535)";
+		r->port = (uint16_t)v;
+	}
+	return NULL;
+}
+
+/* "redis://[user:pass@]host[:port][/db]". @return NULL when fine, else what is wrong. */
+static const char *
+redis_parse(const char *value, struct hd_config_redis *r)
+{
+	const char *rest, *at, *slash, *colon, *why;
+	uint64_t v;
+	char *end;
+
+	memset(r, 0, sizeof(*r));
+	if (strncmp(value, "rediss://", 9) == 0)
+		return "asks for TLS to Redis, which is not supported yet";
+	if (strncmp(value, "redis://", 8) != 0)
+		return "is not a redis:// URL";
+	rest = value + 8;
+	at = strrchr(rest, '@');
+	if (at != NULL) {
+		colon = memchr(rest, ':', (size_t)(at - rest));
+		if (colon == NULL)
+			return "has credentials without ':' (expected USER:PASS@ or :PASS@)";
+		if ((size_t)(colon - rest) >= sizeof(r->user) ||
+		    (size_t)(at - colon - 1) >= sizeof(r->password))
+			return "has a user or password too long";
+		memcpy(r->user, rest, (size_t)(colon - rest));
+		memcpy(r->password, colon + 1, (size_t)(at - colon - 1));
+		if (r->password[0] == '\0')
+			return "has an empty password";
+		rest = at + 1;
+	}
+	slash = strchr(rest, '/');
+	why = redis_hostport(rest, slash != NULL ? (size_t)(slash - rest) : strlen(rest), r);
+	if (why != NULL)
+		return why;
+	if (slash != NULL && slash[1] != '\0') {
+		if (parse_u64(slash + 1, &v, &end) != 0 || *end != '\0' || v > 15)
+			return "has a bad database number (expected 0..15)";
+		r->db = (uint32_t)v;
+	}
+	r->enabled = 1;
+	return NULL;
+}
+
+static int
+set_redis(struct hd_config *c, const char *key, const char *value, const char *where,
+	  char *err, size_t errlen)
+{
+	struct hd_config_redis r;
+	const char *why;
+	char shown[512];
+
+	/* "" turns it off again, so a file's setting can be undone on the command line. */
+	if (value[0] == '\0') {
+		memset(&c->redis, 0, sizeof(c->redis));
+		return 0;
+	}
+	why = redis_parse(value, &r);
+	if (why != NULL) {
+		redis_redact(value, shown, sizeof(shown));
+		cfg_value_err(err, errlen, where, key, shown, "%s", why);
+		memset(&r, 0, sizeof(r));
+		return -EINVAL;
+	}
+	c->redis = r;
+	return 0;
+}
+
 /* block-ipv4 / block-ipv6: any address of the family, the custom answer. */
 static int
 set_ip(struct hd_config *c, const struct setting *s, const char *key, const char *value,
@@ -765,6 +956,10 @@ hd_config_set(struct hd_config *c, const char *key, const char *value,
 		return cfg_set_strategy(c, key, value, where, err, errlen);
 	case KIND_FORWARD:
 		return cfg_set_forward(c, key, value, where, err, errlen);
+	case KIND_REDIS:
+		return set_redis(c, key, value, where, err, errlen);
+	case KIND_TOKEN:
+		return set_token(c, s, key, value, where, err, errlen);
 	}
 	return -EINVAL;
 }

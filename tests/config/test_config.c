@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hd_config.h"
 #include "config_test.h"
@@ -80,6 +81,17 @@ test_defaults(void)
 	CU_ASSERT_EQUAL(cfg.prefetch, 1);
 	CHECK_STR(cfg.cache_file, "");
 	CU_ASSERT_EQUAL(cfg.cache_save_interval, 0);
+	CU_ASSERT_EQUAL(cfg.redis.enabled, 0);
+	CHECK_STR(cfg.redis_prefix, "heimdall");
+	CU_ASSERT_EQUAL(cfg.redis_timeout_ms, 20);
+	{
+		char host[256] = "";
+
+		/* The host name, when it is a valid node-id (as on any test machine). */
+		if (gethostname(host, sizeof(host) - 1) == 0 && host[0] != '\0' &&
+		    strchr(host, ' ') == NULL && strlen(host) < sizeof(cfg.node_id))
+			CHECK_STR(cfg.node_id, host);
+	}
 	for (unsigned int i = 0; i < HD_CONFIG_UPSTREAM_MAX; i++)
 		CU_ASSERT(cfg.upstream_server[i].tls == 0 &&
 			  cfg.upstream_server[i].tls_name[0] == '\0');
@@ -124,6 +136,10 @@ test_help_states_defaults(void)
 		{ "prefetch", "default: on" },
 		{ "cache-file", "default: none" },
 		{ "cache-save-interval", "default: 0" },
+		{ "redis", "default: none" },
+		{ "node-id", "default: the host name" },
+		{ "redis-prefix", "default: heimdall" },
+		{ "redis-timeout-ms", "default: 20" },
 	};
 
 	for (size_t i = 0; i < sizeof(promised) / sizeof(promised[0]); i++) {

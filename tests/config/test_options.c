@@ -27,7 +27,8 @@ static const char *const all_keys[] = {
 	"blocklist", "allowlist", "block-mode", "block-ttl", "block-ipv4", "block-ipv6",
 	"list-refresh", "list-dir", "group", "record", "zone-file", "local-zone", "local-ptr",
 	"upstream-strategy", "tls-ca-file", "forward-zone", "serve-stale", "stale-ttl",
-	"stale-window", "prefetch", "cache-file", "cache-save-interval",
+	"stale-window", "prefetch", "cache-file", "cache-save-interval", "redis", "node-id",
+	"redis-prefix", "redis-timeout-ms",
 };
 #define N_KEYS (sizeof(all_keys) / sizeof(all_keys[0]))
 
@@ -1170,6 +1171,69 @@ test_docs_list_every_option(void)
 	}
 }
 
+/* The cluster's Redis: the URL's parts, and no password in any message. */
+static void
+test_redis(void)
+{
+	struct hd_config before;
+
+	hd_config_defaults(&cfg);
+	CU_ASSERT_EQUAL(cfg.redis.enabled, 0);
+	expect_ok("redis", "redis://127.0.0.1");
+	CU_ASSERT_EQUAL(cfg.redis.enabled, 1);
+	CHECK_STR(cfg.redis.host, "127.0.0.1");
+	CU_ASSERT_EQUAL(cfg.redis.port, 6379);
+	CU_ASSERT_EQUAL(cfg.redis.db, 0);
+	CHECK_STR(cfg.redis.password, "");
+	expect_ok("redis", "redis://hd:s3cr:t@@[::1]:6390/3");
+	CHECK_STR(cfg.redis.user, "hd");
+	CHECK_STR(cfg.redis.password, "s3cr:t@");
+	CHECK_STR(cfg.redis.host, "::1");
+	CU_ASSERT_EQUAL(cfg.redis.port, 6390);
+	CU_ASSERT_EQUAL(cfg.redis.db, 3);
+	expect_ok("redis", "redis://:pw@cache.lan:7000/");
+	CHECK_STR(cfg.redis.user, "");
+	CHECK_STR(cfg.redis.password, "pw");
+	CHECK_STR(cfg.redis.host, "cache.lan");
+	CU_ASSERT_EQUAL(cfg.redis.db, 0);
+	expect_bad("redis", "http://127.0.0.1", "is not a redis:// URL");
+	expect_bad("redis", "rediss://127.0.0.1", "not supported yet");
+	expect_bad("redis", "redis://", "has no host");
+	expect_bad("redis", "redis://h:0", "bad port");
+	expect_bad("redis", "redis://h:65536", "bad port");
+	expect_bad("redis", "redis://h/16", "bad database number");
+	expect_bad("redis", "redis://h/x", "bad database number");
+	expect_bad("redis", "redis://[::1", "unclosed");
+	/* The password is hidden in the message, the config untouched. */
+	before = cfg;
+	CU_ASSERT_EQUAL(set("redis", "redis://u:hunter2@h:99999"), -EINVAL);
+	CU_ASSERT(memcmp(&before, &cfg, sizeof(cfg)) == 0);
+	CU_ASSERT(strstr(err, "hunter2") == NULL);
+	CHECK_HAS(err, "redis://u:***@h:99999");
+	CU_ASSERT_EQUAL(set("redis", "redis://nopass@h"), -EINVAL);
+	CU_ASSERT(strstr(err, "nopass") != NULL); /* no ':' : nothing there is a password */
+	expect_ok("redis", "");
+	CU_ASSERT_EQUAL(cfg.redis.enabled, 0);
+	CHECK_STR(cfg.redis.password, "");
+
+	CU_ASSERT(cfg.node_id[0] != '\0');
+	expect_ok("node-id", "edge-1.par:a_b");
+	CHECK_STR(cfg.node_id, "edge-1.par:a_b");
+	expect_bad("node-id", "", "is not a name");
+	expect_bad("node-id", "a b", "is not a name");
+	expect_bad("node-id", "0123456789012345678901234567890123456789012345678901234567890123",
+		   "1 to 63");
+	CHECK_STR(cfg.redis_prefix, "heimdall");
+	expect_ok("redis-prefix", "prod:dns");
+	CHECK_STR(cfg.redis_prefix, "prod:dns");
+	expect_bad("redis-prefix", "a/b", "is not a name");
+	CU_ASSERT_EQUAL(cfg.redis_timeout_ms, 20);
+	expect_ok("redis-timeout-ms", "250");
+	CU_ASSERT_EQUAL(cfg.redis_timeout_ms, 250);
+	expect_bad("redis-timeout-ms", "0", "1..10000");
+	expect_bad("redis-timeout-ms", "10001", "1..10000");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1202,6 +1266,7 @@ main(int argc, char **argv)
 		{ "records, zone files, local zones", test_records_and_zones },
 		{ "list and group items as mappings", test_items },
 		{ "docs list every option", test_docs_list_every_option },
+		{ "redis, node-id, redis-prefix, redis-timeout-ms", test_redis },
 		{ NULL, NULL },
 	};
 
