@@ -94,29 +94,6 @@ struct hd_cache {
 #define STAT_SUB(c, field, n) \
 	__atomic_store_n(&(c)->st.field, (c)->st.field - (n), __ATOMIC_RELAXED)
 
-/* CRC32-C of @p len bytes at any alignment (rte_hash_crc() loads
- * through wide pointers, which the name at offset 6 would misalign). */
-static inline uint32_t
-crc_bytes(const uint8_t *p, uint32_t len, uint32_t h)
-{
-	uint64_t v8;
-	uint32_t v4;
-
-	for (; len >= 8; p += 8, len -= 8) {
-		memcpy(&v8, p, sizeof(v8));
-		h = rte_hash_crc_8byte(v8, h);
-	}
-	if (len >= 4) {
-		memcpy(&v4, p, sizeof(v4));
-		h = rte_hash_crc_4byte(v4, h);
-		p += 4;
-		len -= 4;
-	}
-	for (; len > 0; p++, len--)
-		h = rte_hash_crc_1byte(*p, h);
-	return h;
-}
-
 /*
  * Hash only the bytes in use (type, class, flags, length, then the name
  * right after them): unused name bytes are zero, and a short name should
@@ -127,7 +104,7 @@ key_hash(const void *data, uint32_t len __rte_unused, uint32_t init)
 {
 	const struct hd_cache_key *k = data;
 
-	return crc_bytes(data, offsetof(struct hd_cache_key, name) + k->name_len, init);
+	return hd_cache_crc(data, offsetof(struct hd_cache_key, name) + k->name_len, init);
 }
 
 /* Equal when type, class, flags, length and the used name bytes are. */

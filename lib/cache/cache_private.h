@@ -7,8 +7,11 @@
  * never included outside lib/cache.
  */
 
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
+#include <rte_hash_crc.h>
 #include <rte_log.h>
 
 #include "hd_cache.h"
@@ -27,5 +30,33 @@ int32_t hd_cache_iterate_(const struct hd_cache *c, const struct hd_cache_key **
 /** The entry and byte bounds given at creation (0 bytes: none). */
 uint32_t hd_cache_max_entries_(const struct hd_cache *c);
 uint64_t hd_cache_max_bytes_(const struct hd_cache *c);
+
+
+/*
+ * CRC32-C of @p len bytes at any alignment, continuing from @p h
+ * (rte_hash_crc() loads through wide pointers, which would misalign on a
+ * key's name at offset 6 or a byte buffer). Used for key hashes and the
+ * persistence file's checksum.
+ */
+static inline uint32_t
+hd_cache_crc(const uint8_t *p, size_t len, uint32_t h)
+{
+	uint64_t v8;
+	uint32_t v4;
+
+	for (; len >= 8; p += 8, len -= 8) {
+		memcpy(&v8, p, sizeof(v8));
+		h = rte_hash_crc_8byte(v8, h);
+	}
+	if (len >= 4) {
+		memcpy(&v4, p, sizeof(v4));
+		h = rte_hash_crc_4byte(v4, h);
+		p += 4;
+		len -= 4;
+	}
+	for (; len > 0; p++, len--)
+		h = rte_hash_crc_1byte(*p, h);
+	return h;
+}
 
 #endif /* HD_CACHE_PRIVATE_H */

@@ -62,22 +62,7 @@
 static uint32_t
 crc32c(const uint8_t *p, size_t len)
 {
-	uint32_t h = UINT32_MAX, v4;
-	uint64_t v8;
-
-	for (; len >= 8; p += 8, len -= 8) {
-		memcpy(&v8, p, sizeof(v8));
-		h = rte_hash_crc_8byte(v8, h);
-	}
-	if (len >= 4) {
-		memcpy(&v4, p, sizeof(v4));
-		h = rte_hash_crc_4byte(v4, h);
-		p += 4;
-		len -= 4;
-	}
-	for (; len > 0; p++, len--)
-		h = rte_hash_crc_1byte(*p, h);
-	return ~h;
+	return ~hd_cache_crc(p, len, UINT32_MAX);
 }
 
 static void
