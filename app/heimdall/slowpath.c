@@ -48,9 +48,14 @@ static struct hd_stats_lcore *sp_stats;
 /* The cluster's Redis; NULL without a redis URL. */
 static struct hd_replica *replica;
 static struct hd_cluster_snap cl_snap;
-/* The last answer written to Redis: the clients waiting on one upstream
- * question all get the same answer, which needs writing once. */
+/*
+ * The last answer written to Redis: the clients waiting on one upstream
+ * question all get the same answer, which needs writing once. The store
+ * time and expiry are compared too, so a new answer that happens to reuse
+ * a freed one's address is still written.
+ */
 static const struct hd_dns_answer *last_written;
+static uint32_t last_written_stored, last_written_expires;
 static struct hd_cache_key last_written_key;
 
 static void
@@ -130,9 +135,13 @@ replica_write(const struct hd_dns_query *q, const struct hd_dns_answer *a)
 	struct hd_cache_key k;
 
 	hd_cache_key_from_query(&k, q);
-	if (a == last_written && memcmp(&k, &last_written_key, sizeof(k)) == 0)
+	if (a == last_written && a->stored == last_written_stored &&
+	    a->expires == last_written_expires &&
+	    memcmp(&k, &last_written_key, sizeof(k)) == 0)
 		return;
 	last_written = a;
+	last_written_stored = a->stored;
+	last_written_expires = a->expires;
 	last_written_key = k;
 	/* -ESTALE: an answer with nothing left to keep (TTL 0) is not shared. */
 	(void)hd_replica_write(replica, &k, a, hd_clock_sec());
