@@ -16,6 +16,8 @@
 
 #include <CUnit/Basic.h>
 
+#include "../hd_test.h"
+
 /* ---- builder ---------------------------------------------------------- */
 
 struct tmsg {
@@ -397,36 +399,6 @@ tr_parse(const uint8_t *msg, size_t len, struct tparsed *t)
 	}
 	t->end = pos;
 	return 0;
-}
-
-struct t_case {
-	const char *name;
-	void (*fn)(void);
-};
-
-#define T_CASE(f) { #f, f }
-
-/* Run one CUnit suite; the exit status says whether anything failed. */
-static inline int
-t_run(const char *suite, const struct t_case *c, size_t n)
-{
-	CU_pSuite s;
-	size_t i;
-	int failed;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite(suite, NULL, NULL);
-	if (s == NULL)
-		return 1;
-	for (i = 0; i < n; i++)
-		if (CU_add_test(s, c[i].name, c[i].fn) == NULL)
-			return 1;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() != 0 || CU_get_number_of_tests_failed() != 0;
-	CU_cleanup_registry();
-	return failed;
 }
 
 #endif /* HD_DNS_TEST_H */

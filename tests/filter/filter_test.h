@@ -16,36 +16,7 @@
 #include <CUnit/Basic.h>
 
 #include "hd_filter.h"
-
-struct t_case {
-	const char *name;
-	void (*fn)(void);
-};
-
-#define T_CASE(f) { #f, f }
-#define T_DIM(a) (sizeof(a) / sizeof((a)[0]))
-
-static inline int
-t_run(const char *suite, const struct t_case *c, size_t n)
-{
-	CU_pSuite s;
-	size_t i;
-	int failed;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite(suite, NULL, NULL);
-	if (s == NULL)
-		return 1;
-	for (i = 0; i < n; i++)
-		if (CU_add_test(s, c[i].name, c[i].fn) == NULL)
-			return 1;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() != 0 || CU_get_number_of_tests_failed() != 0;
-	CU_cleanup_registry();
-	return failed;
-}
+#include "../hd_test.h"
 
 /* "www.Example.com." -> lowercase wire form with the root label. @return length. */
 static inline size_t

@@ -16,6 +16,7 @@
 
 #include "hd_replica.h"
 #include "hd_wire.h"
+#include "../hd_test.h"
 
 #define T0 1000u
 
@@ -281,26 +282,14 @@ test_foreign_and_garbage(void)
 int
 main(void)
 {
-	CU_pSuite s;
-	int failed;
+	static const struct t_case cases[] = {
+		{ "key", test_key },
+		{ "round trip", test_round_trip },
+		{ "expired", test_expired },
+		{ "every truncation", test_every_truncation },
+		{ "version mismatch", test_version_mismatch },
+		{ "foreign and garbage", test_foreign_and_garbage },
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("replica_codec", suite_init, suite_clean);
-	if (s == NULL ||
-	    CU_add_test(s, "key", test_key) == NULL ||
-	    CU_add_test(s, "round trip", test_round_trip) == NULL ||
-	    CU_add_test(s, "expired", test_expired) == NULL ||
-	    CU_add_test(s, "every truncation", test_every_truncation) == NULL ||
-	    CU_add_test(s, "version mismatch", test_version_mismatch) == NULL ||
-	    CU_add_test(s, "foreign and garbage", test_foreign_and_garbage) == NULL) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() != 0 || CU_get_number_of_tests_failed() != 0 ||
-		 CU_get_number_of_suites_failed() != 0;
-	CU_cleanup_registry();
-	return failed;
+	return t_run_suite("replica_codec", suite_init, suite_clean, cases, T_DIM(cases));
 }

@@ -9,6 +9,7 @@
 #include <CUnit/Basic.h>
 
 #include "upstream_private.h"
+#include "../hd_test.h"
 
 static struct up_health hs[HD_UPSTREAM_MAX];
 
@@ -256,24 +257,17 @@ test_zone_longest_suffix(void)
 int
 main(void)
 {
-	CU_pSuite s;
-	int fails;
+	static const struct t_case cases[] = {
+		{ "down after three failures, up after a success", test_down_after_three },
+		{ "one probe per backoff", test_probe_once_per_backoff },
+		{ "backoff doubles from 1 s to 60 s", test_backoff_doubles_to_max },
+		{ "all down: every server still asked", test_all_down_still_asked },
+		{ "strict and round robin", test_strict_and_round_robin },
+		{ "RTT EWMA 1/8", test_ewma },
+		{ "fastest: unmeasured first, probes", test_fastest },
+		{ "attempt timeout shares the budget", test_attempt_timeout },
+		{ "forward zone: longest suffix", test_zone_longest_suffix },
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("upstream_select", NULL, NULL);
-	CU_add_test(s, "down after three failures, up after a success", test_down_after_three);
-	CU_add_test(s, "one probe per backoff", test_probe_once_per_backoff);
-	CU_add_test(s, "backoff doubles from 1 s to 60 s", test_backoff_doubles_to_max);
-	CU_add_test(s, "all down: every server still asked", test_all_down_still_asked);
-	CU_add_test(s, "strict and round robin", test_strict_and_round_robin);
-	CU_add_test(s, "RTT EWMA 1/8", test_ewma);
-	CU_add_test(s, "fastest: unmeasured first, probes", test_fastest);
-	CU_add_test(s, "attempt timeout shares the budget", test_attempt_timeout);
-	CU_add_test(s, "forward zone: longest suffix", test_zone_longest_suffix);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures() != 0 || CU_get_number_of_tests_failed() != 0;
-	CU_cleanup_registry();
-	return fails;
+	return t_run("upstream_select", cases, T_DIM(cases));
 }

@@ -15,6 +15,7 @@
 #include <rte_branch_prediction.h>
 
 #include "hd_wire.h"
+#include "../hd_test.h"
 
 static void
 test_read_values(void)
@@ -252,24 +253,15 @@ test_unaligned(void)
 int
 main(void)
 {
-	CU_pSuite s;
-	int failed;
+	static const struct t_case cases[] = {
+		{ "read_values", test_read_values },
+		{ "write_values", test_write_values },
+		{ "sticky_error", test_sticky_error },
+		{ "bounds_every_edge", test_bounds_every_edge },
+		{ "skip_huge", test_skip_huge },
+		{ "put_get_at", test_put_get_at },
+		{ "unaligned", test_unaligned },
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("wire", NULL, NULL);
-	if (s == NULL ||
-	    CU_add_test(s, "read_values", test_read_values) == NULL ||
-	    CU_add_test(s, "write_values", test_write_values) == NULL ||
-	    CU_add_test(s, "sticky_error", test_sticky_error) == NULL ||
-	    CU_add_test(s, "bounds_every_edge", test_bounds_every_edge) == NULL ||
-	    CU_add_test(s, "skip_huge", test_skip_huge) == NULL ||
-	    CU_add_test(s, "put_get_at", test_put_get_at) == NULL ||
-	    CU_add_test(s, "unaligned", test_unaligned) == NULL)
-		return 1;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() != 0 || CU_get_number_of_tests_failed() != 0;
-	CU_cleanup_registry();
-	return failed;
+	return t_run("wire", cases, T_DIM(cases));
 }
