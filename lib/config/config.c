@@ -53,6 +53,16 @@ hd_config_defaults(struct hd_config *c)
 	cfg_node_id_default(c->node_id, sizeof(c->node_id));
 	snprintf(c->redis_prefix, sizeof(c->redis_prefix), "heimdall");
 	c->redis_timeout_ms = 20;
+	snprintf(c->redis_sentinel_master, sizeof(c->redis_sentinel_master), "mymaster");
+	c->cluster_interval = 5;
+	snprintf(c->http_listen, sizeof(c->http_listen), "127.0.0.1");
+	c->http_port = 8053;
+	snprintf(c->state_dir, sizeof(c->state_dir), "/var/lib/heimdall");
+	c->querylog = 1;
+	c->querylog_max_size = 64ULL << 20;
+	c->querylog_files = 5;
+	c->querylog_memory = 10000;
+	c->querylog_anonymize = HD_CONFIG_ANON_NONE;
 }
 
 /*

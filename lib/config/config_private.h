@@ -14,7 +14,7 @@
 #include "hd_config.h"
 
 /* Upper bound on the number of settings, for the loader's per-key state. */
-#define CFG_OPTIONS_MAX 48
+#define CFG_OPTIONS_MAX 64
 
 /* Longest key accepted, dotted form included; longer ones are unknown. */
 #define CFG_KEY_MAX 128

@@ -141,6 +141,14 @@ struct hd_config_redis {
 	uint32_t db;
 	char user[128];				/**< ACL user ("": default user) */
 	char password[256];			/**< "": no AUTH */
+	int tls;				/**< rediss:// */
+};
+
+/** querylog-anonymize: what the query log keeps of a client's address. */
+enum hd_config_anonymize {
+	HD_CONFIG_ANON_NONE = 0,	/**< the address */
+	HD_CONFIG_ANON_MASK,		/**< IPv4 /24, IPv6 /48: the rest zeroed */
+	HD_CONFIG_ANON_HIDE,		/**< nothing: 0.0.0.0 / :: */
 };
 
 #define HD_CONFIG_NODE_ID_LEN		64
@@ -211,6 +219,22 @@ struct hd_config {
 	char node_id[HD_CONFIG_NODE_ID_LEN]; /**< this node's name (the host name) */
 	char redis_prefix[HD_CONFIG_REDIS_PREFIX_LEN]; /**< key prefix ("heimdall") */
 	uint32_t redis_timeout_ms;	/**< longest wait for an L2 lookup (20) */
+	char redis_sentinel[HD_CONFIG_SOURCE_LEN]; /**< "HOST:PORT[,HOST:PORT...]" ("": none) */
+	char redis_sentinel_master[HD_CONFIG_NODE_ID_LEN]; /**< ("mymaster") */
+	char redis_ca_file[HD_CONFIG_SOURCE_LEN]; /**< CA bundle for rediss:// ("": the system's) */
+	uint32_t cluster_interval;	/**< seconds between membership renewals (5) */
+
+	/* Operations (issue 6) */
+	char http_listen[64];		/**< address of the HTTP server ("127.0.0.1") */
+	uint16_t http_port;		/**< 8053; 0: no HTTP server */
+	char api_token_file[HD_CONFIG_SOURCE_LEN]; /**< write token ("": HEIMDALL_API_TOKEN) */
+	char state_dir[HD_CONFIG_SOURCE_LEN]; /**< API changes kept here ("/var/lib/heimdall") */
+	int querylog;			/**< keep a query log (1) */
+	char querylog_file[HD_CONFIG_SOURCE_LEN]; /**< JSON lines file ("": none) */
+	uint64_t querylog_max_size;	/**< rotate at (64 MiB) */
+	uint32_t querylog_files;	/**< rotated files kept (5) */
+	uint32_t querylog_memory;	/**< records kept for the API (10000) */
+	int querylog_anonymize;		/**< enum hd_config_anonymize (none) */
 };
 
 /** Fill @p c with the built-in defaults (which listen nowhere). */
@@ -260,6 +284,9 @@ int hd_config_takes_items(const char *key);
 
 /** @return the name of a block mode ("nxdomain", ...). */
 const char *hd_config_block_mode_name(int mode);
+
+/** @return the name of a querylog-anonymize mode ("none", "mask", "hide"), or "?". */
+const char *hd_config_anonymize_name(int mode);
 
 /** @return the name of an upstream strategy ("strict", "round_robin", ...), or "?". */
 const char *hd_config_strategy_name(int strategy);

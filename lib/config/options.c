@@ -67,6 +67,20 @@ enum opt_id {
 	OPT_NODE_ID,
 	OPT_REDIS_PREFIX,
 	OPT_REDIS_TIMEOUT,
+	OPT_REDIS_SENTINEL,
+	OPT_REDIS_SENTINEL_MASTER,
+	OPT_REDIS_CA_FILE,
+	OPT_CLUSTER_INTERVAL,
+	OPT_HTTP_LISTEN,
+	OPT_HTTP_PORT,
+	OPT_API_TOKEN_FILE,
+	OPT_STATE_DIR,
+	OPT_QUERYLOG,
+	OPT_QUERYLOG_FILE,
+	OPT_QUERYLOG_MAX_SIZE,
+	OPT_QUERYLOG_FILES,
+	OPT_QUERYLOG_MEMORY,
+	OPT_QUERYLOG_ANONYMIZE,
 	OPT_COUNT
 };
 
@@ -94,6 +108,7 @@ enum kind {
 	KIND_FORWARD,
 	KIND_REDIS,
 	KIND_TOKEN,	/* 1..width-1 of [A-Za-z0-9._:-], into a char array */
+	KIND_CHOICE,	/* one of names[], its index into an int */
 };
 
 struct setting {
@@ -103,6 +118,7 @@ struct setting {
 	uint64_t min;
 	uint64_t max;
 	bool pow2;
+	const char *const *names;	/* KIND_CHOICE: NULL-terminated */
 };
 
 #define FIELD(f) \
@@ -110,6 +126,9 @@ struct setting {
 	.width = sizeof(((struct hd_config *)0)->f)
 
 #define TTL_MAX 2147483647ULL	/* RFC 2181 section 8 */
+
+/* By enum hd_config_anonymize. */
+static const char *const hd_config_anonymize_names[] = { "none", "mask", "hide", NULL };
 
 static const struct hd_config_option options[OPT_COUNT + 1] = {
 	[OPT_LISTEN] = { "listen", "ADDR[/PREFIX]",
@@ -241,6 +260,40 @@ static const struct hd_config_option options[OPT_COUNT + 1] = {
 	[OPT_REDIS_TIMEOUT] = { "redis-timeout-ms", "MS",
 		"longest wait for a Redis lookup before asking the upstream; connecting may "
 		"take 10 times as long, at least 1 s (default: 20; 1..10000)", 0, 0 },
+	[OPT_REDIS_SENTINEL] = { "redis-sentinel", "HOST:PORT[,HOST:PORT...]",
+		"Redis Sentinels to ask for the master named by redis-sentinel-master; the "
+		"redis URL then gives only credentials and db (default: none)", 0, 0 },
+	[OPT_REDIS_SENTINEL_MASTER] = { "redis-sentinel-master", "NAME",
+		"the master's name known to the Sentinels (default: mymaster)", 0, 0 },
+	[OPT_REDIS_CA_FILE] = { "redis-ca-file", "PATH",
+		"CA bundle that verifies a rediss:// server (default: the system's)", 0, 0 },
+	[OPT_CLUSTER_INTERVAL] = { "cluster-interval", "DURATION",
+		"how often a node renews its membership and publishes its counters; it is "
+		"dropped after 3 missed renewals (default: 5s; 1s..1h)", 0, 0 },
+	[OPT_HTTP_LISTEN] = { "http-listen", "ADDR",
+		"address of the HTTP server (metrics, health, API) (default: 127.0.0.1)", 0, 0 },
+	[OPT_HTTP_PORT] = { "http-port", "PORT",
+		"port of the HTTP server; 0: no HTTP server (default: 8053)", 0, 0 },
+	[OPT_API_TOKEN_FILE] = { "api-token-file", "PATH",
+		"file holding the token the API's write calls need; HEIMDALL_API_TOKEN in the "
+		"environment also works (default: none: the API is read-only)", 0, 0 },
+	[OPT_STATE_DIR] = { "state-dir", "DIR",
+		"where changes made through the API are kept across restarts "
+		"(default: /var/lib/heimdall)", 0, 0 },
+	[OPT_QUERYLOG] = { "querylog", NULL,
+		"keep a log of queries for the API and the top lists (default: on)", 0, 1 },
+	[OPT_QUERYLOG_FILE] = { "querylog-file", "PATH",
+		"also write the query log there as JSON lines (default: none)", 0, 0 },
+	[OPT_QUERYLOG_MAX_SIZE] = { "querylog-max-size", "SIZE",
+		"rotate the query log file at this size (default: 64M; 64k..1T)", 0, 0 },
+	[OPT_QUERYLOG_FILES] = { "querylog-files", "COUNT",
+		"rotated query log files kept (default: 5; 1..100)", 0, 0 },
+	[OPT_QUERYLOG_MEMORY] = { "querylog-memory", "COUNT",
+		"latest queries kept in memory for /api/querylog (default: 10000; "
+		"0..10000000)", 0, 0 },
+	[OPT_QUERYLOG_ANONYMIZE] = { "querylog-anonymize", "MODE",
+		"client addresses in the query log: none, mask (IPv4 /24, IPv6 /48) or hide "
+		"(default: none)", 0, 0 },
 	[OPT_COUNT] = { NULL, NULL, NULL, 0, 0 },
 };
 
@@ -296,6 +349,24 @@ static const struct setting settings[OPT_COUNT] = {
 	[OPT_NODE_ID] = { KIND_TOKEN, FIELD(node_id) },
 	[OPT_REDIS_PREFIX] = { KIND_TOKEN, FIELD(redis_prefix) },
 	[OPT_REDIS_TIMEOUT] = { KIND_UINT, FIELD(redis_timeout_ms), .min = 1, .max = 10000 },
+	[OPT_REDIS_SENTINEL] = { KIND_STRING, FIELD(redis_sentinel) },
+	[OPT_REDIS_SENTINEL_MASTER] = { KIND_TOKEN, FIELD(redis_sentinel_master) },
+	[OPT_REDIS_CA_FILE] = { KIND_STRING, FIELD(redis_ca_file) },
+	[OPT_CLUSTER_INTERVAL] = { KIND_DURATION, FIELD(cluster_interval), .min = 1,
+		.max = 3600 },
+	[OPT_HTTP_LISTEN] = { KIND_STRING, FIELD(http_listen) },
+	[OPT_HTTP_PORT] = { KIND_UINT, FIELD(http_port), .min = 0, .max = 65535 },
+	[OPT_API_TOKEN_FILE] = { KIND_STRING, FIELD(api_token_file) },
+	[OPT_STATE_DIR] = { KIND_STRING, FIELD(state_dir) },
+	[OPT_QUERYLOG] = { KIND_BOOL, FIELD(querylog) },
+	[OPT_QUERYLOG_FILE] = { KIND_STRING, FIELD(querylog_file) },
+	[OPT_QUERYLOG_MAX_SIZE] = { KIND_SIZE, FIELD(querylog_max_size),
+		.min = 64ULL << 10, .max = 1ULL << 40 },
+	[OPT_QUERYLOG_FILES] = { KIND_UINT, FIELD(querylog_files), .min = 1, .max = 100 },
+	[OPT_QUERYLOG_MEMORY] = { KIND_UINT, FIELD(querylog_memory), .min = 0,
+		.max = 10000000 },
+	[OPT_QUERYLOG_ANONYMIZE] = { KIND_CHOICE, FIELD(querylog_anonymize),
+		.names = hd_config_anonymize_names },
 };
 
 /* Canonical names first; the aliases are DPDK's spelling of the same levels. */
@@ -880,6 +951,55 @@ set_redis(struct hd_config *c, const char *key, const char *value, const char *w
 	return 0;
 }
 
+/* cfg_set_duration() knows the maximum; a minimum is checked here. */
+static int
+set_duration(struct hd_config *c, const struct setting *s, const char *key, const char *value,
+	     const char *where, char *err, size_t errlen)
+{
+	uint32_t *field = (uint32_t *)(void *)((char *)c + s->off);
+	uint32_t old = *field;
+	int rc;
+
+	rc = cfg_set_duration(field, (uint32_t)s->max, key, value, where, err, errlen);
+	if (rc == 0 && *field < s->min) {
+		*field = old;
+		cfg_value_err(err, errlen, where, key, value, "is too short (expected at least "
+			      "%llus)", (unsigned long long)s->min);
+		return -EINVAL;
+	}
+	return rc;
+}
+
+/* A word from a fixed set: the message lists them. */
+static int
+set_choice(struct hd_config *c, const struct setting *s, const char *key, const char *value,
+	   const char *where, char *err, size_t errlen)
+{
+	char expected[128] = "";
+	size_t used = 0;
+
+	for (int i = 0; s->names[i] != NULL; i++) {
+		if (strcmp(value, s->names[i]) == 0) {
+			*(int *)((char *)c + s->off) = i;
+			return 0;
+		}
+		used += (size_t)snprintf(expected + used, sizeof(expected) - used, "%s%s",
+					 i > 0 ? ", " : "", s->names[i]);
+		if (used >= sizeof(expected))
+			break;
+	}
+	cfg_value_err(err, errlen, where, key, value, "is not one of %s", expected);
+	return -EINVAL;
+}
+
+const char *
+hd_config_anonymize_name(int mode)
+{
+	if (mode < 0 || mode >= (int)(sizeof(hd_config_anonymize_names) / sizeof(hd_config_anonymize_names[0])) - 1)
+		return "?";
+	return hd_config_anonymize_names[mode];
+}
+
 /* block-ipv4 / block-ipv6: any address of the family, the custom answer. */
 static int
 set_ip(struct hd_config *c, const struct setting *s, const char *key, const char *value,
@@ -942,8 +1062,7 @@ hd_config_set(struct hd_config *c, const char *key, const char *value,
 	case KIND_IPV6:
 		return set_ip(c, s, key, value, where, err, errlen);
 	case KIND_DURATION:
-		return cfg_set_duration((uint32_t *)(void *)((char *)c + s->off), (uint32_t)s->max,
-					key, value, where, err, errlen);
+		return set_duration(c, s, key, value, where, err, errlen);
 	case KIND_GROUP:
 		return cfg_set_group(c, key, value, where, err, errlen);
 	case KIND_RECORD:
@@ -960,6 +1079,8 @@ hd_config_set(struct hd_config *c, const char *key, const char *value,
 		return set_redis(c, key, value, where, err, errlen);
 	case KIND_TOKEN:
 		return set_token(c, s, key, value, where, err, errlen);
+	case KIND_CHOICE:
+		return set_choice(c, s, key, value, where, err, errlen);
 	}
 	return -EINVAL;
 }

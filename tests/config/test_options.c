@@ -28,7 +28,10 @@ static const char *const all_keys[] = {
 	"list-refresh", "list-dir", "group", "record", "zone-file", "local-zone", "local-ptr",
 	"upstream-strategy", "tls-ca-file", "forward-zone", "serve-stale", "stale-ttl",
 	"stale-window", "prefetch", "cache-file", "cache-save-interval", "redis", "node-id",
-	"redis-prefix", "redis-timeout-ms",
+	"redis-prefix", "redis-timeout-ms", "redis-sentinel", "redis-sentinel-master",
+	"redis-ca-file", "cluster-interval", "http-listen", "http-port", "api-token-file",
+	"state-dir", "querylog", "querylog-file", "querylog-max-size", "querylog-files",
+	"querylog-memory", "querylog-anonymize",
 };
 #define N_KEYS (sizeof(all_keys) / sizeof(all_keys[0]))
 
