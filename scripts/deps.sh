@@ -13,9 +13,10 @@ pkgs=(
 	build-essential meson ninja-build pkg-config clang llvm
 	dpdk dpdk-dev libdpdk-dev libbpf-dev libxdp-dev libyaml-dev libcunit1-dev
 	libnl-3-dev libnl-route-3-dev libhiredis-dev libelf-dev zlib1g-dev libpcap-dev
-	libknot-dev libcurl4-openssl-dev libgnutls28-dev
+	libknot-dev libcurl4-openssl-dev libgnutls28-dev libmicrohttpd-dev libjansson-dev
 	libclang-rt-14-dev
-	iproute2 ethtool openssl knot knot-dnsutils dnsutils dnsperf unbound redis-server tshark
+	iproute2 ethtool openssl knot knot-dnsutils dnsutils dnsperf unbound redis-server redis-sentinel tshark
+	prometheus yamllint systemd
 	python3-pytest python3-dnspython python3-scapy
 )
 
