@@ -146,6 +146,40 @@ int hd_replica_write(struct hd_replica *r, const struct hd_cache_key *k,
 int hd_replica_get(struct hd_replica *r, const struct hd_dns_query *q, hd_replica_get_t cb,
 		   void *arg, void *ctx);
 
+/* ---- any command, and pub/sub (the cluster's membership and control) ---- */
+
+struct redisReply;
+
+/**
+ * Outcome of hd_replica_command(): @p reply is hiredis' parsed reply, valid
+ * only during the call; NULL when no reply came (down, timed out after
+ * timeout_ms x 10, or the connection was lost).
+ */
+typedef void (*hd_replica_reply_t)(void *arg, const struct redisReply *reply);
+
+/**
+ * Send one command in argv form (binary-safe, @p argvlen may be NULL for
+ * NUL-terminated strings); @p cb (may be NULL) runs from a later
+ * hd_replica_poll() or from hd_replica_free().
+ * @return 0, or -ENOTCONN / -ENOBUFS / -EINVAL (no callback then).
+ */
+int hd_replica_command(struct hd_replica *r, hd_replica_reply_t cb, void *arg, int argc,
+		       const char *const *argv, const size_t *argvlen);
+
+/** A message published on a subscribed channel. */
+typedef void (*hd_replica_message_t)(void *arg, const char *channel, const uint8_t *msg,
+				     size_t len);
+
+/**
+ * Subscribe to @p channel on a second connection of the client (a
+ * subscribed connection takes no other command); it is opened at the next
+ * poll and subscribes again after every reconnect. @p cb runs from
+ * hd_replica_poll(). At most 8 channels.
+ * @return 0, -ENOSPC, -EINVAL, -ENOMEM.
+ */
+int hd_replica_subscribe(struct hd_replica *r, const char *channel, hd_replica_message_t cb,
+			 void *arg);
+
 /** Lookups waiting for Redis. */
 unsigned int hd_replica_pending(const struct hd_replica *r);
 
