@@ -136,6 +136,14 @@ void hd_slowpath_fini(struct hd_app *app);
 /* telemetry.c */
 void hd_telemetry_register(void);
 
+/*
+ * Parts with HTTP routes, registered before hd_http_start() (hd_http.h);
+ * each may also start its own thread. @return 0 or a negative errno.
+ */
+int hd_api_register(struct hd_app *app);	/* api.c: the REST API */
+int hd_querylog_register(struct hd_app *app);	/* querylog.c: /api/querylog */
+int hd_cluster_register(struct hd_app *app);	/* cluster.c: /api/cluster */
+
 /* persist.c: the cache file; every call on the slow-path thread (the cache's writer) */
 struct hd_persist_stats {
 	uint64_t saved_entries;		/**< entries in the last successful save */

@@ -18,6 +18,7 @@
 #include <rte_version.h>
 
 #include "hd_app.h"
+#include "hd_http.h"
 #include "hd_build_config.h"
 
 RTE_LOG_REGISTER_DEFAULT(hd_app_logtype, INFO);
@@ -352,6 +353,26 @@ banner(const struct hd_app *app)
 		app->telemetry_path, app->file_prefix);
 }
 
+/*
+ * What operators talk to: telemetry, then the parts that add HTTP routes,
+ * then the HTTP server itself (its routes are fixed once it starts).
+ */
+static int
+services_start(struct hd_app *app)
+{
+	hd_telemetry_register();
+	if (hd_api_register(app) < 0 || hd_querylog_register(app) < 0 ||
+	    hd_cluster_register(app) < 0)
+		return -1;
+	return hd_http_start(app);
+}
+
+static void
+services_stop(void)
+{
+	hd_http_stop();
+}
+
 int
 main(int argc, char **argv)
 {
@@ -385,8 +406,9 @@ main(int argc, char **argv)
 		code = 1;
 	} else if (!hd_app.stop && hd_policy_start(&hd_app) < 0) {
 		code = 1;
+	} else if (!hd_app.stop && services_start(&hd_app) < 0) {
+		code = 1;
 	} else if (!hd_app.stop) {
-		hd_telemetry_register();
 		banner(&hd_app);
 		workers_launch(&hd_app);
 		hd_slowpath_run(&hd_app);
@@ -396,6 +418,7 @@ main(int argc, char **argv)
 		/* A clean stop: nothing writes the cache any more. */
 		hd_persist_fini(&hd_app);
 	}
+	services_stop();
 	teardown(&hd_app);
 	APP_LOG(INFO, "stopped");
 	rte_eal_cleanup();

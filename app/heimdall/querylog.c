@@ -1,1 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+
+#include "hd_app.h"
+
+int
+hd_querylog_register(struct hd_app *app)
+{
+	(void)app;
+	return 0;
+}
