@@ -47,7 +47,9 @@
 	X(arp_replies,       "ARP requests answered") \
 	X(nd_replies,        "IPv6 neighbour solicitations answered") \
 	X(miss_ring_full,    "misses dropped because the slow path ring was full") \
-	X(tx_failed,         "replies dropped because the TX queue was full")
+	X(tx_failed,         "frames dropped because a TX queue was full (replies, exception path)") \
+	X(to_kernel,         "frames handed to the kernel through the exception port (not DNS for us)") \
+	X(from_kernel,       "frames the kernel sent through the exception port, forwarded to the wire")
 
 enum hd_stat {
 #define HD_STATS_ENUM(name, help) HD_STAT_##name,
