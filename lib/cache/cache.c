@@ -601,6 +601,26 @@ hd_cache_flush(struct hd_cache *c)
 }
 
 unsigned int
+hd_cache_delete_name(struct hd_cache *c, const uint8_t *name, uint8_t name_len)
+{
+	const struct hd_cache_key *k;
+	const void *key;
+	void *data;
+	uint32_t next = 0;
+	unsigned int n = 0;
+
+	/* As in hd_cache_flush(): removing moves no other key. */
+	while (rte_hash_iterate(c->h, &key, &data, &next) >= 0) {
+		k = key;
+		if (k->name_len != name_len || memcmp(k->name, name, name_len) != 0)
+			continue;
+		entry_remove(c, k, data);
+		n++;
+	}
+	return n;
+}
+
+unsigned int
 hd_cache_expire(struct hd_cache *c, uint32_t now, unsigned int budget)
 {
 	uint64_t visits;

@@ -97,6 +97,14 @@ int hd_cache_delete(struct hd_cache *c, const struct hd_cache_key *k);
 void hd_cache_flush(struct hd_cache *c);
 
 /**
+ * Remove every entry of one name (all types, classes and DO/CD variants),
+ * as an operator's "flush this name" does. Writer only; walks the table.
+ * @param name  wire form, lowercase (as in struct hd_cache_key)
+ * @return entries removed.
+ */
+unsigned int hd_cache_delete_name(struct hd_cache *c, const uint8_t *name, uint8_t name_len);
+
+/**
  * Remove up to @p budget entries past their stale limit, resuming where the
  * last call stopped. Writer only; call it from the slow path's timer.
  * @return entries removed.

@@ -807,6 +807,46 @@ test_expire(void)
 }
 
 static void
+test_delete_name(void)
+{
+	static const uint16_t types[] = { HD_DNS_TYPE_A, HD_DNS_TYPE_AAAA, HD_DNS_TYPE_MX };
+	struct hd_cache_key k, other;
+	struct hd_dns_query q;
+	struct hd_cache_stats s;
+	struct hd_cache *c;
+
+	c = cache_new("t_delname", 128, 0, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	/* Three types of one name, with and without DO, and one other name. */
+	for (unsigned int i = 0; i < RTE_DIM(types); i++) {
+		for (unsigned int d = 0; d < 2; d++) {
+			query_make(&q, "gone", types[i]);
+			q.do_bit = (uint8_t)d;
+			hd_cache_key_from_query(&k, &q);
+			CU_ASSERT_EQUAL(hd_cache_insert(c, &k, answer_new(k.name_len, 24, 1, 1, FAR,
+									  FAR), 1), 0);
+		}
+	}
+	key_make(&other, "kept");
+	CU_ASSERT_EQUAL(hd_cache_insert(c, &other, answer_new(other.name_len, 24, 2, 1, FAR, FAR),
+					1), 0);
+	key_make(&k, "gone");
+	CU_ASSERT_EQUAL(hd_cache_delete_name(c, k.name, k.name_len), 2 * RTE_DIM(types));
+	stats(c, &s);
+	CU_ASSERT_EQUAL(s.entries, 1);
+	CU_ASSERT_PTR_NULL(hd_cache_lookup(c, &k, 1, NULL));
+	CU_ASSERT_PTR_NOT_NULL(hd_cache_lookup(c, &other, 1, NULL));
+	/* A name that is a suffix of a cached one is another name. */
+	key_make(&k, "ept");
+	CU_ASSERT_EQUAL(hd_cache_delete_name(c, k.name, k.name_len), 0);
+	CU_ASSERT_EQUAL(hd_cache_delete_name(c, other.name, other.name_len), 1);
+	stats(c, &s);
+	CU_ASSERT_EQUAL(s.entries, 0);
+	hd_cache_free(c);
+	CU_ASSERT_EQUAL(answers_live(), 0);
+}
+
+static void
 test_flush(void)
 {
 	struct hd_cache_key k;
@@ -1037,6 +1077,7 @@ main(void)
 	    !CU_add_test(suite, "dead entries go first", test_expired_first) ||
 	    !CU_add_test(suite, "expire timer", test_expire) ||
 	    !CU_add_test(suite, "flush", test_flush) ||
+	    !CU_add_test(suite, "delete one name, every type", test_delete_name) ||
 	    !CU_add_test(suite, "reader lcore during writes", test_concurrent)) {
 		CU_cleanup_registry();
 		return 1;
