@@ -285,6 +285,13 @@ int hd_config_takes_items(const char *key);
 /** @return the name of a block mode ("nxdomain", ...). */
 const char *hd_config_block_mode_name(int mode);
 
+/**
+ * The owner name (lowercase, no final dot) and type (uppercase) of a record
+ * in the `record` setting's syntax ("NAME [TTL] [CLASS] TYPE RDATA").
+ * @return 0, or -EINVAL when either is missing or does not fit.
+ */
+int hd_config_record_key(const char *text, char *name, size_t ncap, char *type, size_t tcap);
+
 /** @return the name of a querylog-anonymize mode ("none", "mask", "hide"), or "?". */
 const char *hd_config_anonymize_name(int mode);
 

@@ -664,6 +664,34 @@ record_shape(const char *s)
 }
 
 int
+hd_config_record_key(const char *text, char *name, size_t ncap, char *type, size_t tcap)
+{
+	const char *tok;
+	size_t pos = 0, n, i;
+
+	n = token(text, &pos, &tok);
+	if (n == 0 || n >= ncap)
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		name[i] = (char)tolower((unsigned char)tok[i]);
+	if (n > 1 && name[n - 1] == '.')
+		n--;
+	name[n] = '\0';
+	n = token(text, &pos, &tok);
+	if (all_digits(tok, n))
+		n = token(text, &pos, &tok);
+	if (n == 2 && (strncasecmp(tok, "IN", 2) == 0 || strncasecmp(tok, "CH", 2) == 0 ||
+		       strncasecmp(tok, "HS", 2) == 0 || strncasecmp(tok, "CS", 2) == 0))
+		n = token(text, &pos, &tok);
+	if (n == 0 || n >= tcap)
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		type[i] = (char)toupper((unsigned char)tok[i]);
+	type[n] = '\0';
+	return 0;
+}
+
+int
 cfg_set_record(struct hd_config *c, const char *key, const char *value,
 	       const char *where, char *err, size_t errlen)
 {

@@ -107,6 +107,7 @@ enum kind {
 	KIND_STRATEGY,
 	KIND_FORWARD,
 	KIND_REDIS,
+	KIND_SENTINEL,	/* "HOST:PORT[,HOST:PORT...]" into a char array */
 	KIND_TOKEN,	/* 1..width-1 of [A-Za-z0-9._:-], into a char array */
 	KIND_CHOICE,	/* one of names[], its index into an int */
 };
@@ -349,7 +350,7 @@ static const struct setting settings[OPT_COUNT] = {
 	[OPT_NODE_ID] = { KIND_TOKEN, FIELD(node_id) },
 	[OPT_REDIS_PREFIX] = { KIND_TOKEN, FIELD(redis_prefix) },
 	[OPT_REDIS_TIMEOUT] = { KIND_UINT, FIELD(redis_timeout_ms), .min = 1, .max = 10000 },
-	[OPT_REDIS_SENTINEL] = { KIND_STRING, FIELD(redis_sentinel) },
+	[OPT_REDIS_SENTINEL] = { KIND_SENTINEL, FIELD(redis_sentinel) },
 	[OPT_REDIS_SENTINEL_MASTER] = { KIND_TOKEN, FIELD(redis_sentinel_master) },
 	[OPT_REDIS_CA_FILE] = { KIND_STRING, FIELD(redis_ca_file) },
 	[OPT_CLUSTER_INTERVAL] = { KIND_DURATION, FIELD(cluster_interval), .min = 1,
@@ -830,10 +831,13 @@ redis_redact(const char *value, char *out, size_t len)
 	const char *at = strrchr(value, '@');
 	const char *colon;
 
+	size_t skip = strncmp(value, "rediss://", 9) == 0 ? 9 : 8;
+
 	snprintf(out, len, "%s", value);
-	if (at == NULL || strncmp(value, "redis://", 8) != 0)
+	if (at == NULL || (strncmp(value, "redis://", 8) != 0 && skip != 9) ||
+	    at < value + skip)
 		return;
-	colon = memchr(value + 8, ':', (size_t)(at - value - 8));
+	colon = memchr(value + skip, ':', (size_t)(at - value - skip));
 	if (colon != NULL)
 		snprintf(out, len, "%.*s:***%s", (int)(colon - value), value, at);
 }
@@ -886,7 +890,7 @@ redis_hostport(const char *hp, size_t n, struct hd_config_redis *r)
 	return NULL;
 }
 
-/* "redis://[user:pass@]host[:port][/db]". @return NULL when fine, else what is wrong. */
+/* "redis[s]://[user:pass@]host[:port][/db]". @return NULL when fine, else what is wrong. */
 static const char *
 redis_parse(const char *value, struct hd_config_redis *r)
 {
@@ -896,10 +900,10 @@ redis_parse(const char *value, struct hd_config_redis *r)
 
 	memset(r, 0, sizeof(*r));
 	if (strncmp(value, "rediss://", 9) == 0)
-		return "asks for TLS to Redis, which is not supported yet";
-	if (strncmp(value, "redis://", 8) != 0)
-		return "is not a redis:// URL";
-	rest = value + 8;
+		r->tls = 1;
+	else if (strncmp(value, "redis://", 8) != 0)
+		return "is not a redis:// or rediss:// URL";
+	rest = value + (r->tls ? 9 : 8);
 	at = strrchr(rest, '@');
 	if (at != NULL) {
 		colon = memchr(rest, ':', (size_t)(at - rest));
@@ -948,6 +952,55 @@ set_redis(struct hd_config *c, const char *key, const char *value, const char *w
 		return -EINVAL;
 	}
 	c->redis = r;
+	return 0;
+}
+
+/* One Sentinel, "HOST:PORT" or "[V6]:PORT" (@p n bytes): what is wrong, or NULL. */
+static const char *
+sentinel_check(const char *e, size_t n)
+{
+	struct hd_config_redis tmp;
+	const char *close;
+
+	if (n == 0)
+		return "is empty";
+	close = e[0] == '[' ? memchr(e, ']', n) : NULL;
+	/* A port is required: a Sentinel has none by default worth guessing. */
+	if (e[0] == '[' ? close == NULL || close + 1 >= e + n || close[1] != ':' :
+	    memchr(e, ':', n) == NULL)
+		return "has no :PORT";
+	if (e[0] != '[' && memchr(e, ':', n) != memrchr(e, ':', n))
+		return "is an IPv6 address without [brackets]";
+	return redis_hostport(e, n, &tmp);
+}
+
+/* redis-sentinel: "HOST:PORT[,HOST:PORT...]" (at most 8); "" for none. */
+static int
+set_sentinel(struct hd_config *c, const struct setting *s, const char *key, const char *value,
+	     const char *where, char *err, size_t errlen)
+{
+	const char *p = value, *why = NULL;
+	unsigned int n = 0;
+	char entry[300];
+
+	if (strlen(value) >= s->width) {
+		cfg_value_err(err, errlen, where, key, value, "is too long");
+		return -EINVAL;
+	}
+	/* "" (no Sentinel) skips the loop. */
+	while (p != NULL && value[0] != '\0') {
+		const char *comma = strchr(p, ',');
+		size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+
+		why = ++n > 8 ? "is one Sentinel too many (at most 8)" : sentinel_check(p, len);
+		if (why != NULL) {
+			snprintf(entry, sizeof(entry), "%.*s", (int)(len < 250 ? len : 250), p);
+			cfg_value_err(err, errlen, where, key, value, "entry '%s' %s", entry, why);
+			return -EINVAL;
+		}
+		p = comma != NULL ? comma + 1 : NULL;
+	}
+	snprintf((char *)c + s->off, s->width, "%s", value);
 	return 0;
 }
 
@@ -1077,6 +1130,8 @@ hd_config_set(struct hd_config *c, const char *key, const char *value,
 		return cfg_set_forward(c, key, value, where, err, errlen);
 	case KIND_REDIS:
 		return set_redis(c, key, value, where, err, errlen);
+	case KIND_SENTINEL:
+		return set_sentinel(c, s, key, value, where, err, errlen);
 	case KIND_TOKEN:
 		return set_token(c, s, key, value, where, err, errlen);
 	case KIND_CHOICE:

@@ -93,6 +93,12 @@ struct hd_replica_params {
 	uint32_t timeout_ms;	/**< connect and command timeout */
 	uint32_t max_outstanding; /**< commands in flight; writes past it are dropped */
 	struct hd_dns_answer_limits limits; /**< for entries read back */
+	int tls;		/**< rediss://: TLS, the certificate verified */
+	const char *ca_file;	/**< CA bundle for TLS ("" or NULL: the system's) */
+	/** "HOST:PORT[,HOST:PORT...]" ("" or NULL: none): ask these Sentinels for
+	 *  the master named @c sentinel_master instead of using host/port. */
+	const char *sentinels;
+	const char *sentinel_master;
 };
 
 struct hd_replica_stats {
@@ -104,6 +110,8 @@ struct hd_replica_stats {
 	uint64_t l2_rejected;	/**< a value that did not decode (foreign, malformed) */
 	uint32_t outstanding;
 	enum hd_replica_state state;
+	/** The server in use or being tried, "IP:PORT" ("[IP6]:PORT"); "" when none. */
+	char redis_addr[64];
 };
 
 struct hd_replica;
@@ -117,9 +125,11 @@ typedef void (*hd_replica_get_t)(void *arg, void *ctx, const struct hd_dns_query
 
 /**
  * Create the client; it connects at the first hd_replica_poll(). The
- * connection and its handshake (AUTH, SELECT) must complete within
- * max(10 x timeout_ms, 1 s); a lookup waits at most timeout_ms.
- * @return NULL with rte_errno set (EINVAL, ENOMEM).
+ * connection and its handshake (TLS, AUTH, SELECT, and ROLE behind a
+ * Sentinel) must complete within max(10 x timeout_ms, 1 s); a lookup
+ * waits at most timeout_ms.
+ * @return NULL with rte_errno set (EINVAL: bad parameters or Sentinel
+ *   list; ENOENT: no CA could be loaded for TLS; ENOMEM).
  */
 struct hd_replica *hd_replica_create(const struct hd_replica_params *p);
 

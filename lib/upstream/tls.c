@@ -31,6 +31,7 @@
 
 #include "hd_clock.h"
 #include "hd_wire.h"
+#include "hd_tls_base.h"
 #include "tls.h"
 
 #define DNS_MSG_MAX	65535
@@ -41,11 +42,9 @@
 #define ERR_LEN		256
 
 /* RFC 8310 section 9: DoT uses TLS 1.2 or later. */
-#define PRIORITIES	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 struct hd_tls_ctx {
-	gnutls_certificate_credentials_t cred;
-	gnutls_priority_t prio;
+	struct hd_tls_creds c;
 };
 
 enum conn_state {
@@ -97,45 +96,17 @@ struct hd_tls_ctx *
 hd_tls_ctx_create(const char *ca_file, char *err, size_t errlen)
 {
 	struct hd_tls_ctx *ctx;
-	const char *what;
-	int rc;
 
 	ctx = calloc(1, sizeof(*ctx));
 	if (ctx == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	rc = gnutls_certificate_allocate_credentials(&ctx->cred);
-	if (rc < 0) {
-		snprintf(err, errlen, "TLS credentials: %s", gnutls_strerror(rc));
+	if (hd_tls_creds_init(&ctx->c, ca_file, err, errlen) < 0) {
 		free(ctx);
 		return NULL;
 	}
-	if (ca_file != NULL && ca_file[0] != '\0') {
-		what = ca_file;
-		rc = gnutls_certificate_set_x509_trust_file(ctx->cred, ca_file,
-							    GNUTLS_X509_FMT_PEM);
-	} else {
-		what = "the system trust store";
-		rc = gnutls_certificate_set_x509_system_trust(ctx->cred);
-	}
-	/* A bundle with no CA would make every server fail verification:
-	 * say so at start-up rather than at the first query. */
-	if (rc <= 0) {
-		snprintf(err, errlen, "no CA certificate loaded from %s: %s", what,
-			 rc < 0 ? gnutls_strerror(rc) : "empty");
-		goto fail;
-	}
-	rc = gnutls_priority_init(&ctx->prio, PRIORITIES, NULL);
-	if (rc < 0) {
-		snprintf(err, errlen, "TLS priorities: %s", gnutls_strerror(rc));
-		goto fail;
-	}
 	return ctx;
-fail:
-	gnutls_certificate_free_credentials(ctx->cred);
-	free(ctx);
-	return NULL;
 }
 
 void
@@ -143,8 +114,7 @@ hd_tls_ctx_free(struct hd_tls_ctx *ctx)
 {
 	if (ctx == NULL)
 		return;
-	gnutls_priority_deinit(ctx->prio);
-	gnutls_certificate_free_credentials(ctx->cred);
+	hd_tls_creds_fini(&ctx->c);
 	free(ctx);
 }
 
@@ -303,9 +273,9 @@ session_setup(struct hd_tls_conn *c)
 	rc = gnutls_init(&c->s, GNUTLS_CLIENT | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL);
 	if (rc < 0)
 		return rc;
-	rc = gnutls_priority_set(c->s, c->ctx->prio);
+	rc = gnutls_priority_set(c->s, c->ctx->c.prio);
 	if (rc == 0)
-		rc = gnutls_credentials_set(c->s, GNUTLS_CRD_CERTIFICATE, c->ctx->cred);
+		rc = gnutls_credentials_set(c->s, GNUTLS_CRD_CERTIFICATE, c->ctx->c.cred);
 	if (rc == 0 && c->name[0] != '\0')
 		rc = gnutls_server_name_set(c->s, GNUTLS_NAME_DNS, c->name, strlen(c->name));
 	if (rc < 0)
@@ -523,20 +493,7 @@ step_connect(struct hd_tls_conn *c)
 static int
 verify_error(struct hd_tls_conn *c)
 {
-	unsigned int status = gnutls_session_get_verify_cert_status(c->s);
-	gnutls_datum_t txt = { NULL, 0 };
-	size_t n;
-
-	if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &txt, 0) == 0 &&
-	    txt.data != NULL) {
-		set_err(c, "certificate verify failed: %s", (const char *)txt.data);
-		n = strlen(c->err);
-		while (n > 0 && c->err[n - 1] == ' ')
-			c->err[--n] = '\0';
-	} else {
-		set_err(c, "certificate verify failed: status 0x%x", status);
-	}
-	gnutls_free(txt.data);
+	hd_tls_verify_error(c->s, c->err, sizeof(c->err));
 	return -EKEYREJECTED;
 }
 

@@ -1049,6 +1049,33 @@ test_groups(void)
 	CU_ASSERT_EQUAL(cfg.n_groups, 0);
 }
 
+/* The owner and type the API matches records by, from the record setting's syntax. */
+static void
+test_record_key(void)
+{
+	char name[64], type[16];
+
+	CU_ASSERT_EQUAL(hd_config_record_key("NAS.Lab.home.arpa. 300 IN a 192.168.1.10", name,
+					     sizeof(name), type, sizeof(type)), 0);
+	CHECK_STR(name, "nas.lab.home.arpa");
+	CHECK_STR(type, "A");
+	CU_ASSERT_EQUAL(hd_config_record_key("\tmail.lab  mx 10 mx.lab", name, sizeof(name),
+					     type, sizeof(type)), 0);
+	CHECK_STR(name, "mail.lab");
+	CHECK_STR(type, "MX");
+	/* A class without a TTL, and a name that is only the root. */
+	CU_ASSERT_EQUAL(hd_config_record_key(". CH TXT x", name, sizeof(name), type,
+					     sizeof(type)), 0);
+	CHECK_STR(name, ".");
+	CHECK_STR(type, "TXT");
+	CU_ASSERT_EQUAL(hd_config_record_key("", name, sizeof(name), type, sizeof(type)),
+			-EINVAL);
+	CU_ASSERT_EQUAL(hd_config_record_key("only.name 300", name, sizeof(name), type,
+					     sizeof(type)), -EINVAL);
+	CU_ASSERT_EQUAL(hd_config_record_key("a.long.name A 1.2.3.4", name, 4, type,
+					     sizeof(type)), -EINVAL);
+}
+
 static void
 test_records_and_zones(void)
 {
@@ -1199,8 +1226,17 @@ test_redis(void)
 	CHECK_STR(cfg.redis.password, "pw");
 	CHECK_STR(cfg.redis.host, "cache.lan");
 	CU_ASSERT_EQUAL(cfg.redis.db, 0);
-	expect_bad("redis", "http://127.0.0.1", "is not a redis:// URL");
-	expect_bad("redis", "rediss://127.0.0.1", "not supported yet");
+	expect_bad("redis", "http://127.0.0.1", "is not a redis:// or rediss:// URL");
+	expect_ok("redis", "rediss://:pw@redis.lan:6380/1");
+	CU_ASSERT_EQUAL(cfg.redis.tls, 1);
+	CHECK_STR(cfg.redis.host, "redis.lan");
+	CU_ASSERT_EQUAL(cfg.redis.port, 6380);
+	CU_ASSERT_EQUAL(cfg.redis.db, 1);
+	expect_ok("redis", "redis://127.0.0.1");
+	CU_ASSERT_EQUAL(cfg.redis.tls, 0);
+	CU_ASSERT_EQUAL(set("redis", "rediss://u:hunter2@h:0"), -EINVAL);
+	CU_ASSERT(strstr(err, "hunter2") == NULL);
+	CHECK_HAS(err, "rediss://u:***@h:0");
 	expect_bad("redis", "redis://", "has no host");
 	expect_bad("redis", "redis://h:0", "bad port");
 	expect_bad("redis", "redis://h:65536", "bad port");
@@ -1235,6 +1271,20 @@ test_redis(void)
 	CU_ASSERT_EQUAL(cfg.redis_timeout_ms, 250);
 	expect_bad("redis-timeout-ms", "0", "1..10000");
 	expect_bad("redis-timeout-ms", "10001", "1..10000");
+
+	/* Sentinels: every entry HOST:PORT, the bad one named. */
+	CHECK_STR(cfg.redis_sentinel, "");
+	expect_ok("redis-sentinel", "127.0.0.1:26391,[::1]:26392,s3.lan:26393");
+	CHECK_STR(cfg.redis_sentinel, "127.0.0.1:26391,[::1]:26392,s3.lan:26393");
+	expect_bad("redis-sentinel", "127.0.0.1:26391,127.0.0.1", "entry '127.0.0.1' has no :PORT");
+	expect_bad("redis-sentinel", "a:1,b:0", "entry 'b:0' has a bad port");
+	expect_bad("redis-sentinel", "a:1,,b:2", "entry '' is empty");
+	expect_bad("redis-sentinel", "::1:26391", "without [brackets]");
+	expect_bad("redis-sentinel", "[::1:26391", "has no :PORT");
+	expect_bad("redis-sentinel", "a:1,a:2,a:3,a:4,a:5,a:6,a:7,a:8,a:9", "entry 'a:9' is one");
+	CHECK_STR(cfg.redis_sentinel, "127.0.0.1:26391,[::1]:26392,s3.lan:26393");
+	expect_ok("redis-sentinel", "");
+	CHECK_STR(cfg.redis_sentinel, "");
 }
 
 int
@@ -1267,6 +1317,7 @@ main(int argc, char **argv)
 		{ "blocklists, allowlists and their names", test_lists_and_names },
 		{ "client groups", test_groups },
 		{ "records, zone files, local zones", test_records_and_zones },
+		{ "record owner and type", test_record_key },
 		{ "list and group items as mappings", test_items },
 		{ "docs list every option", test_docs_list_every_option },
 		{ "redis, node-id, redis-prefix, redis-timeout-ms", test_redis },
