@@ -554,7 +554,22 @@ nd_reply(const struct hd_fastpath_conf *conf, uint8_t *pkt, uint16_t len, uint16
 	return 0;
 }
 
-/* A frame that is not a DNS query for us: ARP/NDP, or dropped. */
+/*
+ * What the kernel behind the exception port would accept: a whole Ethernet
+ * header, to our MAC or a group address (broadcast ARP, NDP and DHCP
+ * multicast). Unicast to other stations only reaches us on a promiscuous
+ * port, and the kernel would drop it anyway.
+ */
+static inline int
+for_kernel(const struct hd_fastpath_conf *conf, const uint8_t *pkt, uint16_t ethertype)
+{
+	if (ethertype == 0)
+		return 0;
+	return (pkt[0] & 0x01) != 0 ||
+	       memcmp(pkt, conf->mac.addr_bytes, RTE_ETHER_ADDR_LEN) == 0;
+}
+
+/* A frame that is not a DNS query for us: ARP/NDP, the kernel's, or dropped. */
 static enum hd_fp_verdict
 not_dns(struct hd_fastpath_ctx *ctx, uint8_t *pkt, uint16_t len, uint16_t cap,
 	uint16_t ethertype, size_t l3, uint16_t *out_len)
@@ -562,7 +577,7 @@ not_dns(struct hd_fastpath_ctx *ctx, uint8_t *pkt, uint16_t len, uint16_t cap,
 	const struct hd_fastpath_conf *conf = ctx->conf;
 
 	if (!conf->answer_arp_nd)
-		goto drop;
+		goto other;
 	if (ethertype == RTE_ETHER_TYPE_ARP) {
 		if (arp_reply(conf, pkt, len, l3, out_len) == 0) {
 			count(ctx->stats, HD_STAT_arp_replies);
@@ -574,7 +589,12 @@ not_dns(struct hd_fastpath_ctx *ctx, uint8_t *pkt, uint16_t len, uint16_t cap,
 			return HD_FP_TX;
 		}
 	}
-drop:
+other:
+	/* Untouched: arp_reply() and nd_reply() write only once they will answer. */
+	if (conf->to_kernel && for_kernel(conf, pkt, ethertype)) {
+		count(ctx->stats, HD_STAT_to_kernel);
+		return HD_FP_KERNEL;
+	}
 	/* Everything neither answered nor handed on: other traffic included. */
 	count(ctx->stats, HD_STAT_dropped);
 	return HD_FP_DROP;
@@ -598,6 +618,21 @@ reply_has_tc(const uint8_t *pkt, const struct hd_pkt *p)
 
 
 /* ---- policy: local data, blocklists, CNAME cloaking ---- */
+
+/* How the policy answered, for the query log. */
+struct fp_out {
+	uint8_t outcome;	/* enum hd_fp_outcome */
+	uint16_t list;
+};
+
+static inline void
+out_set(struct fp_out *o, enum hd_fp_outcome outcome, unsigned int list)
+{
+	if (o != NULL) {
+		o->outcome = (uint8_t)outcome;
+		o->list = list < UINT16_MAX ? (uint16_t)list : UINT16_MAX;
+	}
+}
 
 static inline void
 hit_count(uint64_t *hits, unsigned int list)
@@ -703,7 +738,7 @@ blocked_answer(const struct hd_filter *f, unsigned int list, int cname,
 static __rte_noinline int
 policy_query(const struct hd_fastpath_policy *pol, uint64_t *hits, struct hd_stats_lcore *st,
 	     const uint8_t *client, int ipv6, const struct hd_dns_query *q,
-	     uint8_t *msg, size_t cap, size_t limit)
+	     uint8_t *msg, size_t cap, size_t limit, struct fp_out *o)
 {
 	unsigned int list = LIST_NONE;
 	uint64_t lists;
@@ -716,6 +751,7 @@ policy_query(const struct hd_fastpath_policy *pol, uint64_t *hits, struct hd_sta
 			return rc;
 		if (rc > 0) {
 			count(st, HD_STAT_local_answers);
+			out_set(o, HD_FP_OUT_LOCAL, LIST_NONE);
 			return (int)len;
 		}
 	}
@@ -731,6 +767,7 @@ policy_query(const struct hd_fastpath_policy *pol, uint64_t *hits, struct hd_sta
 			hit_count(hits, list);
 		return 0;
 	}
+	out_set(o, HD_FP_OUT_BLOCKED, list);
 	return blocked_answer(pol->filter, list, 0, st, hits, q, msg, cap, limit);
 }
 
@@ -762,7 +799,7 @@ cloak_target(void *arg, const uint8_t *name, size_t len)
 static __rte_noinline int
 policy_cloak(const struct hd_fastpath_policy *pol, uint64_t *hits, struct hd_stats_lcore *st,
 	     const uint8_t *client, int ipv6, const struct hd_dns_query *q,
-	     uint8_t *msg, size_t len, size_t cap, size_t limit)
+	     uint8_t *msg, size_t len, size_t cap, size_t limit, struct fp_out *o)
 {
 	struct cloak c = { .f = pol->filter, .list = LIST_NONE };
 	unsigned int list = LIST_NONE;
@@ -777,6 +814,7 @@ policy_cloak(const struct hd_fastpath_policy *pol, uint64_t *hits, struct hd_sta
 		return 0;
 	if (hd_dns_cname_foreach(msg, len, cloak_target, &c) != 1)
 		return 0;
+	out_set(o, HD_FP_OUT_CNAME_BLOCKED, c.list);
 	return blocked_answer(c.f, c.list, 1, st, hits, q, msg, cap, limit);
 }
 
@@ -789,14 +827,40 @@ hd_fastpath_policy_apply(const struct hd_fastpath_policy *pol, uint64_t *filter_
 	if (pol == NULL || q->question_end == 0 || q->question_end > cap)
 		return 0;
 	if (reply_len == 0)
-		return policy_query(pol, filter_hits, stats, client, ipv6, q, msg, cap, limit);
-	return policy_cloak(pol, filter_hits, stats, client, ipv6, q, msg, reply_len, cap, limit);
+		return policy_query(pol, filter_hits, stats, client, ipv6, q, msg, cap, limit, NULL);
+	return policy_cloak(pol, filter_hits, stats, client, ipv6, q, msg, reply_len, cap, limit,
+			    NULL);
 }
 
 static inline const uint8_t *
 client_addr(const uint8_t *pkt, const struct hd_pkt *p)
 {
 	return pkt + p->l3_off + (p->ipv6 ? IPV6_SRC_OFF : IPV4_SRC_OFF);
+}
+
+/*
+ * Tell the query log about a query answered in @p pkt, before
+ * hd_fastpath_finish() swaps the addresses. The reply's RCODE is read back
+ * from the message just written. Out of line: with the log off only the
+ * caller's test of ctx->log is on the hit path.
+ */
+static __rte_noinline void
+log_query(const struct hd_fastpath_ctx *ctx, const uint8_t *pkt, const struct hd_pkt *p,
+	  const struct hd_dns_query *q, enum hd_fp_outcome outcome, unsigned int list)
+{
+	struct hd_fp_log e = {
+		.client = client_addr(pkt, p),
+		.lname = q->lname,
+		.lname_len = q->question_end != 0 ? q->qname_len : 0,
+		.qtype = q->qtype,
+		.list = list < UINT16_MAX ? (uint16_t)list : UINT16_MAX,
+		.ipv6 = p->ipv6,
+		.outcome = (uint8_t)outcome,
+		/* RFC 1035 4.1.1: RCODE is the low nibble of the header's 4th byte. */
+		.rcode = pkt[p->dns_off + 3] & 0x0f,
+	};
+
+	ctx->log(ctx->log_arg, &e);
 }
 
 /* ---- refresh requests: serve-stale and prefetch ---- */
@@ -854,7 +918,7 @@ prefetch_due(const struct hd_dns_answer *a, uint32_t now)
 /* The cache's answer for @p q in place, or a miss. @return the reply length, 0 (miss), < 0. */
 static inline int
 cache_answer(struct hd_fastpath_ctx *ctx, uint8_t *pkt, const struct hd_pkt *p, uint16_t cap,
-	     const struct hd_dns_query *q, const struct hd_dns_answer **ap)
+	     const struct hd_dns_query *q, const struct hd_dns_answer **ap, int *stalep)
 {
 	/* rte_hash_crc() reads the key in 8-byte words. */
 	struct hd_cache_key key __rte_aligned(8);
@@ -891,6 +955,7 @@ cache_answer(struct hd_fastpath_ctx *ctx, uint8_t *pkt, const struct hd_pkt *p, 
 		refresh_request(ctx, &key, q);
 	}
 	*ap = a;
+	*stalep = stale;
 	return n;
 }
 
@@ -917,18 +982,20 @@ handle_policy(struct hd_fastpath_ctx *ctx, uint8_t *pkt, const struct hd_pkt *p,
 	const uint8_t *client = client_addr(pkt, p);
 	size_t limit = hd_dns_udp_limit(q, ctx->conf->udp_size);
 	const struct hd_dns_answer *a = NULL;
-	int n, b;
+	struct fp_out o = { HD_FP_OUT_HIT, UINT16_MAX };
+	int n, b, stale = 0;
 
 	n = policy_query(pol, ctx->filter_hits, ctx->stats, client, p->ipv6, q,
-			 pkt + p->dns_off, dns_cap(p, cap), limit);
+			 pkt + p->dns_off, dns_cap(p, cap), limit, &o);
 	if (n == 0) {
-		n = cache_answer(ctx, pkt, p, cap, q, &a);
+		n = cache_answer(ctx, pkt, p, cap, q, &a, &stale);
 		if (n == 0)
 			return HD_FP_MISS;
+		o.outcome = stale ? HD_FP_OUT_STALE : HD_FP_OUT_HIT;
 	}
 	if (n > 0 && a != NULL && a->has_cname) {
 		b = policy_cloak(pol, ctx->filter_hits, ctx->stats, client, p->ipv6, q,
-				 pkt + p->dns_off, (size_t)n, dns_cap(p, cap), limit);
+				 pkt + p->dns_off, (size_t)n, dns_cap(p, cap), limit, &o);
 		if (b != 0)
 			n = b;
 	}
@@ -936,6 +1003,8 @@ handle_policy(struct hd_fastpath_ctx *ctx, uint8_t *pkt, const struct hd_pkt *p,
 		count(ctx->stats, HD_STAT_dropped);
 		return HD_FP_DROP;
 	}
+	if (ctx->log != NULL)
+		log_query(ctx, pkt, p, q, (enum hd_fp_outcome)o.outcome, o.list);
 	return reply_tx(ctx, pkt, p, n, out_len);
 }
 
@@ -948,7 +1017,7 @@ hd_fastpath_handle(struct hd_fastpath_ctx *ctx, uint8_t *pkt, uint16_t len,
 	struct hd_dns_query q;
 	struct hd_pkt p;
 	uint16_t et;
-	int rc, n;
+	int rc, n, stale = 0;
 
 	ctx->refresh_pending = 0;
 	count(st, HD_STAT_rx_packets);
@@ -966,6 +1035,8 @@ hd_fastpath_handle(struct hd_fastpath_ctx *ctx, uint8_t *pkt, uint16_t len,
 		if (n < 0)
 			goto drop;
 		count_rcode(st, rc);
+		if (unlikely(ctx->log != NULL))
+			log_query(ctx, pkt, &p, &q, HD_FP_OUT_REJECTED, LIST_NONE);
 		*out_len = hd_fastpath_finish(pkt, &p, (uint16_t)n);
 		return HD_FP_TX;
 	}
@@ -973,11 +1044,14 @@ hd_fastpath_handle(struct hd_fastpath_ctx *ctx, uint8_t *pkt, uint16_t len,
 	count(st, HD_STAT_queries);
 	if (unlikely(ctx->policy != NULL))
 		return handle_policy(ctx, pkt, &p, cap, &q, out_len);
-	n = cache_answer(ctx, pkt, &p, cap, &q, &a);
+	n = cache_answer(ctx, pkt, &p, cap, &q, &a, &stale);
 	if (n == 0)
 		return HD_FP_MISS;
 	if (unlikely(n < 0))
 		goto drop;
+	/* The query log's one test on the hit path when it is off. */
+	if (ctx->log != NULL)
+		log_query(ctx, pkt, &p, &q, stale ? HD_FP_OUT_STALE : HD_FP_OUT_HIT, LIST_NONE);
 	return reply_tx(ctx, pkt, &p, n, out_len);
 
 drop:
@@ -1033,7 +1107,7 @@ hd_fastpath_reply_policy(const struct hd_fastpath_conf *conf, struct hd_stats_lc
 	if (pol != NULL && a != NULL && a->has_cname) {
 		int b = policy_cloak(pol, filter_hits, stats, client_addr(pkt, &p), p.ipv6, &q,
 				     pkt + p.dns_off, (size_t)n, dns_cap(&p, cap),
-				     hd_dns_udp_limit(&q, conf->udp_size));
+				     hd_dns_udp_limit(&q, conf->udp_size), NULL);
 
 		if (b < 0)
 			return b;

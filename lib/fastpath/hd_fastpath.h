@@ -40,6 +40,12 @@ struct hd_fastpath_conf {
 	uint8_t serve_stale;		/**< answer expired entries within their stale window */
 	uint8_t prefetch;		/**< refresh entries hit in their last tenth of TTL */
 	uint32_t stale_ttl;		/**< TTL of stale answers (0: HD_FP_STALE_TTL) */
+	/**
+	 * An exception port hands the kernel what is not ours: frames that are
+	 * neither DNS for us nor ARP/NDP answered here get HD_FP_KERNEL instead
+	 * of HD_FP_DROP (see hd_fastpath_handle()).
+	 */
+	uint8_t to_kernel;
 };
 
 /** TTL of a stale answer when the configuration gives none (RFC 8767 suggests 30). */
@@ -67,6 +73,31 @@ struct hd_pkt {
 struct hd_filter;
 struct hd_localzone;
 
+/** How hd_fastpath_handle() answered a query, for the query log. */
+enum hd_fp_outcome {
+	HD_FP_OUT_HIT = 0,	/**< from the cache */
+	HD_FP_OUT_STALE,	/**< from the cache, past expiry (serve-stale) */
+	HD_FP_OUT_LOCAL,	/**< from local records or zones */
+	HD_FP_OUT_BLOCKED,	/**< block reply: a list blocks the name */
+	HD_FP_OUT_CNAME_BLOCKED, /**< block reply: the cached CNAME chain reaches a blocked name */
+	HD_FP_OUT_REJECTED,	/**< FORMERR, NOTIMPL, BADVERS or REFUSED to a bad query */
+};
+
+/** One answered query, as hd_fastpath_handle() reports it (valid during the call). */
+struct hd_fp_log {
+	const uint8_t *client;	/**< source address: 4 bytes, or 16 with @p ipv6 */
+	const uint8_t *lname;	/**< lowercase wire-form qname */
+	uint16_t lname_len;	/**< 0 when the question could not be read */
+	uint16_t qtype;
+	uint16_t list;		/**< the blocking list's index, or UINT16_MAX */
+	uint8_t ipv6;
+	uint8_t outcome;	/**< enum hd_fp_outcome */
+	uint8_t rcode;		/**< the reply's RCODE (low 8 bits) */
+};
+
+/** Receives each answered query when hd_fastpath_ctx.log is set. */
+typedef void (*hd_fp_log_fn)(void *arg, const struct hd_fp_log *e);
+
 /**
  * What the control thread publishes for the workers: immutable once
  * published; replaced by pointer swap and freed after an RCU grace period
@@ -89,6 +120,13 @@ struct hd_fastpath_ctx {
 	/** Per-list hit counters of this lcore (HD_FILTER_LISTS_MAX entries), or NULL. */
 	uint64_t *filter_hits;
 	/**
+	 * The query log: called once for every query answered here (not for
+	 * misses: the slow path logs those), before the reply is finished.
+	 * NULL (the query log off): nothing is done at all. Set before use.
+	 */
+	hd_fp_log_fn log;
+	void *log_arg;
+	/**
 	 * Set by hd_fastpath_handle() when the frame it just handled asks the
 	 * slow path to refresh its cache entry (a stale answer was sent, or a
 	 * prefetch is due); refresh_q is then the client's parsed query. The
@@ -108,6 +146,7 @@ enum hd_fp_verdict {
 	HD_FP_DROP = 0,	/**< free the frame (counted in `dropped` where it is bad input) */
 	HD_FP_TX,	/**< the frame was rewritten into a reply: send it */
 	HD_FP_MISS,	/**< a valid query the cache cannot answer: hand to the slow path */
+	HD_FP_KERNEL,	/**< not ours (conf->to_kernel set): send it unchanged to the exception port */
 };
 
 /**
@@ -131,9 +170,18 @@ enum hd_fp_verdict {
  * of it left asks for a refresh too. Refreshes asked (after the
  * once-per-second-per-name suppression) are counted in prefetches.
  *
+ * With ctx->log set, every query answered (not a miss, not a drop) is
+ * reported to it (struct hd_fp_log).
+ *
+ * With conf->to_kernel set, a frame that is not a UDP datagram to a listen
+ * address and the DNS port, and not an ARP request or neighbour
+ * solicitation answered here, is HD_FP_KERNEL (counted in to_kernel) when
+ * it is addressed to conf->mac, broadcast or multicast; frames for other
+ * stations, runts and DNS queries that do not parse are still dropped.
+ *
  * @return the verdict. Counts rx_packets, queries, cache_hits, cache_misses,
- *   formerr/notimpl/badvers/refused, tc_replies, arp_replies, nd_replies and
- *   dropped as it goes.
+ *   formerr/notimpl/badvers/refused, tc_replies, arp_replies, nd_replies,
+ *   to_kernel and dropped as it goes.
  */
 enum hd_fp_verdict
 hd_fastpath_handle(struct hd_fastpath_ctx *ctx, uint8_t *pkt, uint16_t len,

@@ -370,6 +370,7 @@ reset(void)
 	conf.prefetch = 0;
 	conf.stale_ttl = 0;
 	conf.answer_arp_nd = 1;
+	conf.to_kernel = 0;
 	ctx.now = T0;
 	ctx.cache = cache;
 	ctx.policy = NULL;
@@ -874,6 +875,84 @@ test_malformed_dropped(void)
 	CU_ASSERT_EQUAL(st.c[HD_STAT_rx_packets], expect);
 	CU_ASSERT_EQUAL(st.c[HD_STAT_queries], 0);
 	CU_ASSERT_EQUAL(st.c[HD_STAT_cache_hits], 0);
+}
+
+/*
+ * With an exception port, what is not ours goes to the kernel unchanged;
+ * DNS for us, ARP/NDP for our addresses and broken DNS are handled as before.
+ */
+static void
+test_exception_path(void)
+{
+	static const uint8_t other_mac[6] = { 0x02, 0, 0, 0, 0, 0x77 };
+	uint8_t dns[128], f[FRAME_CAP], q[FRAME_CAP];
+	struct qopts qo = { .id = 9 };
+	struct qopts resp = { .id = 9, .flags = HD_DNS_QR };
+	struct fopts fo = { 0 }, fo6 = { .v6 = 1 };
+	struct nsopts no = { .target = our_v6 };
+	uint16_t out = 0;
+	size_t dl, n, l3 = 14;
+
+	/* ICMP echo to our address: dropped without an exception port. */
+	reset();
+	dl = dns_query(dns, "x.example", HD_DNS_TYPE_A, &qo);
+	n = build_frame(f, &fo, dns, dl);
+	f[l3 + 9] = 1;
+	CU_ASSERT_EQUAL(handle(f, n, &out), HD_FP_DROP);
+	CU_ASSERT_EQUAL(st.c[HD_STAT_dropped], 1);
+	CU_ASSERT_EQUAL(st.c[HD_STAT_to_kernel], 0);
+
+	/* With one it goes to the kernel as it came. */
+	reset();
+	conf.to_kernel = 1;
+	memcpy(q, f, n);
+	CU_ASSERT_EQUAL(handle(f, n, &out), HD_FP_KERNEL);
+	CU_ASSERT(memcmp(f, q, n) == 0);
+	/* DNS over TCP and UDP to another port of ours: the kernel's too. */
+	f[l3 + 9] = 6;
+	CU_ASSERT_EQUAL(handle(f, n, &out), HD_FP_KERNEL);
+	n = build_frame(f, &(struct fopts){ .dport = 22 }, dns, dl);
+	CU_ASSERT_EQUAL(handle(f, n, &out), HD_FP_KERNEL);
+	/* ICMPv6 to a solicited-node group MAC, ARP for others, ARP replies. */
+	n = build_frame(f, &fo6, dns, dl);
+	f[l3 + 6] = 58;
+	f[0] = 0x33;
+	CU_ASSERT_EQUAL(handle(f, n, &out), HD_FP_KERNEL);
+	n = arp_request(f, cli_v4, 0);
+	CU_ASSERT_EQUAL(handle(f, n, &out), HD_FP_KERNEL);
+	n = arp_request(f, our_v4, 0);
+	put16(f + l3 + 6, 2);
+	CU_ASSERT_EQUAL(handle(f, n, &out), HD_FP_KERNEL);
+	CU_ASSERT_EQUAL(st.c[HD_STAT_to_kernel], 6);
+	CU_ASSERT_EQUAL(st.c[HD_STAT_dropped], 0);
+
+	/* Still answered here: ARP and NDP for our addresses, DNS from the cache. */
+	n = arp_request(f, our_v4, 0);
+	CU_ASSERT_EQUAL(handle(f, n, &out), HD_FP_TX);
+	CU_ASSERT_EQUAL(st.c[HD_STAT_arp_replies], 1);
+	n = ns_frame(f, &no);
+	CU_ASSERT_EQUAL(handle(f, n, &out), HD_FP_TX);
+	CU_ASSERT_EQUAL(st.c[HD_STAT_nd_replies], 1);
+	n = build_frame(f, &fo, dns, dl);
+	CU_ASSERT_EQUAL(handle(f, n, &out), HD_FP_MISS);
+	cache_put("x.example", 1, 300);
+	CU_ASSERT_EQUAL(handle(f, n, &out), HD_FP_TX);
+	CU_ASSERT_EQUAL(st.c[HD_STAT_cache_hits], 1);
+	CU_ASSERT_EQUAL(st.c[HD_STAT_to_kernel], 6);
+
+	/* Dropped as before: broken DNS to our port, other stations' frames, runts. */
+	dl = dns_query(dns, "x.example", HD_DNS_TYPE_A, &resp);
+	n = build_frame(f, &fo, dns, dl);
+	CU_ASSERT_EQUAL(handle(f, n, &out), HD_FP_DROP);
+	n = build_frame(f, &fo, dns, 0);
+	CU_ASSERT_EQUAL(handle(f, n, &out), HD_FP_DROP);
+	n = build_frame(f, &fo, dns, dl);
+	f[l3 + 9] = 1;
+	memcpy(f, other_mac, 6);
+	CU_ASSERT_EQUAL(handle(f, n, &out), HD_FP_DROP);
+	CU_ASSERT_EQUAL(handle(f, 13, &out), HD_FP_DROP);
+	CU_ASSERT_EQUAL(st.c[HD_STAT_dropped], 4);
+	CU_ASSERT_EQUAL(st.c[HD_STAT_to_kernel], 6);
 }
 
 /* Random damage to valid frames: any verdict, but consistent and in bounds. */
@@ -1698,6 +1777,7 @@ main(void)
 	    !CU_add_test(s, "NDP advertisements", test_ndp) ||
 	    !CU_add_test(s, "truncated at every length", test_truncated_everywhere) ||
 	    !CU_add_test(s, "malformed frames dropped and counted", test_malformed_dropped) ||
+	    !CU_add_test(s, "exception port: the rest to the kernel", test_exception_path) ||
 	    !CU_add_test(s, "random damage", test_random_damage) ||
 	    !CU_add_test(s, "slow path reply", test_slow_path_reply) ||
 	    !CU_add_test(s, "no cache", test_no_cache) ||
