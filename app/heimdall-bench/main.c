@@ -15,9 +15,12 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -35,6 +38,7 @@
 #include "hd_fastpath.h"
 #include "hd_filter.h"
 #include "hd_localzone.h"
+#include "hd_querylog.h"
 #include "hd_stats.h"
 #include "hd_wire.h"
 
@@ -55,7 +59,114 @@ struct opts {
 	int ipv6;
 	int edns;
 	int policy;
+	int querylog;
+	int querylog_cpu;	/* -1: another CPU than the worker's */
+	int querylog_spin;
 };
+
+/*
+ * --querylog: the worker logs every answered query into a query log ring
+ * (as heimdall's workers do: staged per query, published after each
+ * burst), emptied by a consumer thread pinned to another CPU than the
+ * worker's (heimdall's drain thread runs on the main lcore's CPU) that only
+ * copies the records out, so what is timed is the worker's side. Like
+ * heimdall's drain thread (app/heimdall/querylog.c) it takes up to 1024
+ * records at a time, goes again at once after a full batch (staying
+ * HD_QUERYLOG_DRAIN_LAG records behind the worker) and naps 5 ms when it got
+ * fewer. --querylog-spin makes it poll without napping, always staying
+ * behind: a consumer that keeps up, so the worker logs every query.
+ */
+#define QL_RING_SIZE	16384
+#define QL_BATCH	1024
+#define QL_NAP_NS	5000000L
+
+static struct {
+	struct hd_querylog_ring *ring;
+	pthread_t thread;
+	int stop;
+	int spin;
+	int cpu;		/* the consumer's CPU, -1: not pinned (one CPU only) */
+	uint64_t drained;
+} ql;
+
+static cpu_set_t start_cpus;	/* the process's CPUs before the EAL pinned the main thread */
+
+static void *
+ql_consume(void *arg)
+{
+	static struct hd_querylog_rec batch[QL_BATCH];
+	struct timespec nap = { 0, QL_NAP_NS };
+	unsigned int n;
+	int behind = ql.spin;
+
+	(void)arg;
+	while (!__atomic_load_n(&ql.stop, __ATOMIC_ACQUIRE)) {
+		n = behind ? hd_querylog_ring_drain_behind(ql.ring, batch, QL_BATCH)
+			   : hd_querylog_ring_drain(ql.ring, batch, QL_BATCH);
+		ql.drained += n;
+		if (ql.spin) {
+			if (n == 0)
+				sched_yield();
+			continue;
+		}
+		behind = n == QL_BATCH;
+		if (!behind)
+			nanosleep(&nap, NULL);
+	}
+	return NULL;
+}
+
+/*
+ * The consumer's CPU: @p want if >= 0, else the first CPU the process may
+ * use that is not the worker's. @return it, or -1 when there is none.
+ */
+static int
+ql_cpu_pick(int want)
+{
+	rte_cpuset_t worker = rte_lcore_cpuset(rte_lcore_id());
+	int c;
+
+	if (want >= 0)
+		return want;
+	for (c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &start_cpus) && !CPU_ISSET(c, &worker))
+			return c;
+	return -1;
+}
+
+static int
+ql_start(const struct opts *o)
+{
+	cpu_set_t one;
+	int rc;
+
+	ql.ring = hd_querylog_ring_create(QL_RING_SIZE, SOCKET_ID_ANY, (uint16_t)rte_lcore_id(), 0);
+	if (ql.ring == NULL)
+		return -rte_errno;
+	ql.spin = o->querylog_spin;
+	ql.cpu = ql_cpu_pick(o->querylog_cpu);
+	rc = pthread_create(&ql.thread, NULL, ql_consume, NULL);
+	if (rc != 0) {
+		hd_querylog_ring_free(ql.ring);
+		ql.ring = NULL;
+		return -rc;
+	}
+	if (ql.cpu < 0) {
+		/* It inherited the worker's CPU: say so, the figure is not the real layout. */
+		printf("heimdall-bench: only one CPU available: the query log consumer "
+		       "shares the worker's CPU\n");
+		return 0;
+	}
+	CPU_ZERO(&one);
+	CPU_SET(ql.cpu, &one);
+	rc = pthread_setaffinity_np(ql.thread, sizeof(one), &one);
+	if (rc != 0) {
+		fprintf(stderr, "heimdall-bench: query log consumer on CPU %d: %s\n", ql.cpu,
+			strerror(rc));
+		return -rc;
+	}
+	return 0;
+}
 
 struct tmpl {
 	uint16_t len;
@@ -68,8 +179,28 @@ struct result {
 	uint64_t reset_cycles;	/* restoring the templates, outside it */
 	uint64_t reset_pkts;
 	uint64_t wall_cycles;
-	uint64_t v[3];		/* per verdict */
+	uint64_t v[HD_FP_KERNEL + 1];	/* per verdict */
+	/* Cycles of each timed pass (the first PASS_MAX): their median ignores preemption. */
+	uint32_t *pass;
+	unsigned int n_pass;
 };
+
+#define PASS_MAX	(1u << 16)
+
+static void
+pass_add(struct result *r, uint64_t cycles)
+{
+	if (r->pass != NULL && r->n_pass < PASS_MAX)
+		r->pass[r->n_pass++] = (uint32_t)RTE_MIN(cycles, (uint64_t)UINT32_MAX);
+}
+
+static int
+u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
 
 static const char *const stream_names[] = { "hit", "miss", "formerr", "blocked", "local" };
 /* Name prefix per stream: the cache holds "h" names, the filter "b", local data "l". */
@@ -107,6 +238,13 @@ usage(FILE *f)
 		"  --ring         go through a net_ring ethdev: rx_burst, handle, tx_burst\n"
 		"  --ipv6         IPv6 queries (default IPv4)\n"
 		"  --no-edns      queries without OPT (default: EDNS, 1232 bytes)\n"
+		"  --querylog     log every answered query into a query log ring, emptied\n"
+		"                 by a thread on another CPU (heimdall's querylog: true)\n"
+		"  --querylog-cpu CPU  run that thread on CPU (default: the first CPU\n"
+		"                 allowed that is not the worker's)\n"
+		"  --querylog-spin  that thread polls without napping, so every query is\n"
+		"                 logged (default: naps 5 ms when it drained less than\n"
+		"                 1024 records, as heimdall's; sampling then thins the log)\n"
 		"  --help         this text\n", BURST, POLICY_NAMES);
 }
 
@@ -136,13 +274,18 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "ipv6", no_argument, NULL, '6' },
 		{ "no-edns", no_argument, NULL, 'e' },
 		{ "policy", no_argument, NULL, 'p' },
+		{ "querylog", no_argument, NULL, 'q' },
+		{ "querylog-cpu", required_argument, NULL, 'c' },
+		{ "querylog-spin", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	unsigned int u;
 	char *end;
 	int c;
 
-	*o = (struct opts){ .names = 1000, .frames = 1024, .seconds = 3.0, .edns = 1 };
+	*o = (struct opts){ .names = 1000, .frames = 1024, .seconds = 3.0, .edns = 1,
+			    .querylog_cpu = -1 };
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
@@ -189,6 +332,20 @@ parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'p':
 			o->policy = 1;
+			break;
+		case 'q':
+			o->querylog = 1;
+			break;
+		case 'c':
+			if (parse_uint(optarg, 0, CPU_SETSIZE - 1, &u) < 0) {
+				fprintf(stderr, "--querylog-cpu: expected a CPU number, got '%s'\n",
+					optarg);
+				return -EINVAL;
+			}
+			o->querylog_cpu = (int)u;
+			break;
+		case 'S':
+			o->querylog_spin = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -499,6 +656,9 @@ handle_burst(struct hd_fastpath_ctx *ctx, struct rte_mbuf **mb, unsigned int n,
 		}
 		v[vd[i]]++;
 	}
+	/* As heimdall's worker does after each burst: publish the burst's records at once. */
+	if (ctx->log != NULL)
+		hd_querylog_fp_flush(ctx->log_arg);
 }
 
 static void
@@ -516,6 +676,7 @@ run_direct(struct hd_fastpath_ctx *ctx, const struct opts *o, struct rte_mbuf **
 		t0 = rte_rdtsc();
 		for (b = 0; b < o->frames; b += BURST)
 			handle_burst(ctx, mb + b, BURST, vd, r->v);
+		pass_add(r, rte_rdtsc() - t0);
 		r->cycles += rte_rdtsc() - t0;
 		r->pkts += o->frames;
 		r->reset_cycles += restore(mb, o->frames, t, o->names, &next);
@@ -584,6 +745,7 @@ run_ring(struct hd_fastpath_ctx *ctx, const struct opts *o, struct rte_mbuf **mb
 			if (nk > 0)
 				rte_ring_enqueue_burst(side, (void **)keep, nk, NULL);
 		}
+		pass_add(r, rte_rdtsc() - t0);
 		r->cycles += rte_rdtsc() - t0;
 		r->pkts += o->frames;
 		got = rte_ring_dequeue_burst(tx, (void **)mb, o->frames, NULL);
@@ -614,6 +776,12 @@ report(const struct opts *o, const struct result *r)
 	printf("  rate             %.2f Mpps\n", secs > 0 ? (double)r->pkts / secs / 1e6 : 0);
 	printf("  per packet       %.1f ns, %.1f cycles (TSC %.3f GHz)\n",
 	       cpp / hz * 1e9, cpp, hz / 1e9);
+	if (r->n_pass > 0) {
+		/* A pass is 1024 frames, well under a scheduler slice: most are never preempted. */
+		qsort(r->pass, r->n_pass, sizeof(*r->pass), u32_cmp);
+		printf("  median pass      %.1f ns per packet (of %u passes of %u frames)\n",
+		       (double)r->pass[r->n_pass / 2] / o->frames / hz * 1e9, r->n_pass, o->frames);
+	}
 	printf("  verdicts         tx=%" PRIu64 " miss=%" PRIu64 " drop=%" PRIu64 "\n",
 	       r->v[HD_FP_TX], r->v[HD_FP_MISS], r->v[HD_FP_DROP]);
 	printf("  counters        ");
@@ -681,6 +849,9 @@ main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		}
+	/* Before the EAL pins this thread to lcore 0: the CPUs the consumer may take. */
+	if (sched_getaffinity(0, sizeof(start_cpus), &start_cpus) != 0)
+		CPU_ZERO(&start_cpus);
 	if (eal_init(argc, argv, &app_argc, &app_argv) < 0) {
 		fprintf(stderr, "heimdall-bench: EAL init failed: %s\n", rte_strerror(rte_errno));
 		return 1;
@@ -729,7 +900,20 @@ main(int argc, char **argv)
 	ctx.policy = rc > 0 ? &pol : NULL;
 	ctx.filter_hits = hits;
 	rc = 1;
+	if (o.querylog) {
+		rc = ql_start(&o);
+		if (rc < 0) {
+			fprintf(stderr, "heimdall-bench: cannot start the query log consumer: %s\n",
+				strerror(-rc));
+			rc = 1;
+			goto out;
+		}
+		rc = 1;
+		ctx.log = hd_querylog_fp_log;
+		ctx.log_arg = ql.ring;
+	}
 
+	r.pass = malloc(PASS_MAX * sizeof(*r.pass));	/* NULL: no median, nothing else lost */
 	if (o.ring) {
 		side = rte_ring_create("bench_side", rte_align32pow2(o.frames + 1),
 				       (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
@@ -743,8 +927,32 @@ main(int argc, char **argv)
 		run_direct(&ctx, &o, mb, t, &r);
 	}
 	report(&o, &r);
+	if (ql.ring != NULL) {
+		struct hd_querylog_ring_stats st;
+
+		__atomic_store_n(&ql.stop, 1, __ATOMIC_RELEASE);
+		pthread_join(ql.thread, NULL);
+		hd_querylog_ring_stats(ql.ring, &st);
+		printf("  querylog         records=%" PRIu64 " dropped=%" PRIu64
+		       " sampled_out=%" PRIu64 " (consumer drained %" PRIu64 ")\n",
+		       st.records, st.dropped, st.sampled_out, ql.drained);
+		if (ql.cpu >= 0)
+			printf("  querylog thread  %s, CPU %d (the worker's: lcore %u)\n",
+			       ql.spin ? "polling" : "napping 5 ms below a full batch", ql.cpu,
+			       rte_lcore_id());
+		else
+			printf("  querylog thread  %s, on the worker's CPU (no other allowed)\n",
+			       ql.spin ? "polling" : "napping 5 ms below a full batch");
+		hd_querylog_ring_free(ql.ring);
+		ql.ring = NULL;
+	}
 	rc = 0;
 out:
+	if (ql.ring != NULL) {
+		__atomic_store_n(&ql.stop, 1, __ATOMIC_RELEASE);
+		pthread_join(ql.thread, NULL);
+		hd_querylog_ring_free(ql.ring);
+	}
 	if (o.ring && rx != NULL && tx != NULL) {
 		rte_eth_dev_stop(port);
 		rte_eth_dev_close(port);
@@ -757,6 +965,7 @@ out:
 	rte_mempool_free(pool);
 	free(mb);
 	free(t);
+	free(r.pass);
 	hd_cache_free(cache);
 	if (ctx.policy != NULL) {
 		hd_filter_free((struct hd_filter *)(uintptr_t)pol.filter);
