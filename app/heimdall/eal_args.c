@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Work done before rte_eal_init(): the EAL command line heimdall really
- * passes (its own XDP program on af_xdp vdevs, a default --file-prefix),
+ * passes (its own XDP program on af_xdp vdevs, a default --file-prefix,
+ * --single-file-segments with virtio_user),
  * and the clean-up a heimdall killed with -9 leaves for the next one:
  * hugepage files and an XDP program still attached to the interface.
  *
@@ -28,10 +29,16 @@
 #define DEFAULT_PREFIX	"heimdall"
 #define AF_XDP_DRIVER	"net_af_xdp"
 
+/* The virtio_user PMD, by name and by its alias. */
+#define VIRTIO_USER_DRIVER "net_virtio_user"
+#define VIRTIO_USER_ALIAS  "virtio_user"
+
 struct eal_scan {
 	const char *huge_dir;	/* --huge-dir, NULL: every hugetlbfs mount */
 	int no_files;		/* --in-memory or --no-huge: no hugepage files */
 	int has_prefix;
+	int virtio_user;	/* a net_virtio_user vdev was given */
+	int single_file;	/* --single-file-segments was given */
 };
 
 /* "--opt=value" or "--opt value": @return the value and advance *i, or NULL. */
@@ -134,6 +141,9 @@ scan_one(int argc, char **argv, int *i, const struct hd_config *cfg,
 	const char *v;
 
 	if ((v = opt_value(argc, argv, i, "--vdev")) != NULL) {
+		if (strncmp(v, VIRTIO_USER_DRIVER, strlen(VIRTIO_USER_DRIVER)) == 0 ||
+		    strncmp(v, VIRTIO_USER_ALIAS, strlen(VIRTIO_USER_ALIAS)) == 0)
+			sc->virtio_user = 1;
 		if (push(ea, strdup("--vdev")) < 0)
 			return -ENOMEM;
 		return push(ea, vdev_rewrite(v, cfg, ea));
@@ -153,7 +163,22 @@ scan_one(int argc, char **argv, int *i, const struct hd_config *cfg,
 	}
 	if (strcmp(argv[*i], "--in-memory") == 0 || strcmp(argv[*i], "--no-huge") == 0)
 		sc->no_files = 1;
+	if (strcmp(argv[*i], "--single-file-segments") == 0)
+		sc->single_file = 1;
 	return push(ea, strdup(argv[*i]));
+}
+
+/*
+ * A virtio_user port hands the vhost-user backend one file descriptor per
+ * hugepage file, and vhost-user takes at most 8 memory regions: one file
+ * per memseg list keeps the count low whatever -m says.
+ */
+static int
+virtio_user_memory(struct hd_eal_args *ea, const struct eal_scan *sc)
+{
+	if (!sc->virtio_user || sc->single_file)
+		return 0;
+	return push(ea, strdup("--single-file-segments"));
 }
 
 static struct eal_scan scan;
@@ -165,9 +190,9 @@ hd_eal_args_build(int argc, char **argv, const struct hd_config *cfg, struct hd_
 
 	memset(ea, 0, sizeof(*ea));
 	memset(&scan, 0, sizeof(scan));
-	/* Each argument may become two, plus the default prefix and a NULL. */
-	ea->argv = calloc(2 * (size_t)argc + 4, sizeof(char *));
-	ea->owned = calloc(2 * (size_t)argc + 4, sizeof(char *));
+	/* Each argument may become two, plus the default prefix, one more option and a NULL. */
+	ea->argv = calloc(2 * (size_t)argc + 5, sizeof(char *));
+	ea->owned = calloc(2 * (size_t)argc + 5, sizeof(char *));
 	if (ea->argv == NULL || ea->owned == NULL) {
 		hd_eal_args_free(ea);
 		return -ENOMEM;
@@ -180,6 +205,8 @@ hd_eal_args_build(int argc, char **argv, const struct hd_config *cfg, struct hd_
 		snprintf(ea->prefix, sizeof(ea->prefix), "%s", DEFAULT_PREFIX);
 		ret = push(ea, strdup("--file-prefix=" DEFAULT_PREFIX));
 	}
+	if (ret == 0)
+		ret = virtio_user_memory(ea, &scan);
 	if (ret < 0)
 		hd_eal_args_free(ea);
 	return ret;

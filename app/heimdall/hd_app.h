@@ -13,6 +13,8 @@
  */
 
 #include <stdint.h>
+#include <time.h>
+#include <sys/types.h>
 
 #include <rte_common.h>
 #include <rte_ethdev.h>
@@ -133,6 +135,40 @@ int hd_slowpath_init(struct hd_app *app);
 void hd_slowpath_run(struct hd_app *app);
 void hd_slowpath_fini(struct hd_app *app);
 
+/** Unix time in milliseconds (wall clock: versions, log times; not for intervals). */
+static inline uint64_t
+hd_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/** @p ms from now on CLOCK_MONOTONIC, for a condition variable set to that clock. */
+static inline void
+hd_deadline_ms(struct timespec *ts, uint32_t ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* files.c: what heimdall writes for the operator */
+/** mkdir -p @p dir (new levels get @p mode). @return 0 or a negative errno. */
+int hd_mkdirs(const char *dir, mode_t mode);
+/**
+ * Write @p path (a file in directory @p dir) whole or not at all: a temp
+ * file beside it, fsync, rename, fsync of @p dir.
+ * @return 0 or a negative errno (nothing changed then).
+ */
+int hd_file_write_atomic(const char *dir, const char *path, const void *data, size_t len,
+			 mode_t mode);
+
 /* telemetry.c */
 void hd_telemetry_register(void);
 
@@ -142,6 +178,22 @@ void hd_telemetry_register(void);
  */
 int hd_api_register(struct hd_app *app);	/* api.c: the REST API */
 int hd_querylog_register(struct hd_app *app);	/* querylog.c: /api/querylog */
+
+/* querylog.c: the query log's other entry points */
+/** Stop the drain thread after the workers and the slow path, flushing the file. */
+void hd_querylog_stop(void);
+struct rte_mbuf;
+struct hd_querylog_rec;
+/**
+ * Slow path, before writing the reply into @p m (still the query): the
+ * record to complete, or NULL (log off, ring full, sampled out).
+ * @param status  enum hd_querylog_status of the answer about to be sent
+ * @param taken_tsc  when the slow path took the miss (0: unknown), for its latency
+ */
+struct hd_querylog_rec *hd_querylog_slow_begin(const struct rte_mbuf *m, unsigned int status,
+					       uint64_t taken_tsc);
+/** Slow path, after the reply (@p len: its length, < 0 when dropped): publish @p r. */
+void hd_querylog_slow_end(struct hd_querylog_rec *r, const struct rte_mbuf *m, int len);
 int hd_cluster_register(struct hd_app *app);	/* cluster.c: /api/cluster */
 
 /* persist.c: the cache file; every call on the slow-path thread (the cache's writer) */
@@ -189,7 +241,21 @@ uint64_t *hd_policy_slow_hits(void);
 int hd_policy_tcp_hook(void *arg, const struct sockaddr_storage *client,
 		       const struct hd_dns_query *q, uint8_t *msg, size_t reply_len,
 		       size_t cap);
-/** Register /heimdall/filter, /heimdall/records and /heimdall/reload. */
+/** Register /heimdall/filter, /heimdall/records, /heimdall/reload and /heimdall/control. */
 void hd_policy_telemetry_register(void);
+/** SIGHUP's handler: only sets a flag; the policy's control thread reloads. */
+void hd_policy_sighup(void);
+
+/* api.c: cache requests of the API (flush all, flush one name), done by the cache's writer */
+/** Do the pending request, if any; the slow path's 100 ms timer calls it. */
+void hd_api_cache_work(struct hd_app *app);
+/** One list as /metrics shows it. */
+struct hd_policy_list_stat {
+	char name[HD_CONFIG_NAME_LEN];
+	uint64_t rules;		/**< in the published filter, after dedup */
+	uint64_t hits;		/**< queries it blocked, every lcore */
+};
+/** Copy up to @p max lists' stats (under the snapshot lock); any thread. @return how many. */
+unsigned int hd_policy_lists_get(struct hd_policy_list_stat *out, unsigned int max);
 
 #endif /* HD_APP_H */

@@ -115,6 +115,22 @@ void hd_metrics_family(struct hd_metrics_buf *b, const char *name, const char *t
 void hd_metrics_u64(struct hd_metrics_buf *b, const char *name, uint64_t v, ...);
 void hd_metrics_double(struct hd_metrics_buf *b, const char *name, double v, ...);
 
+/** The GET /metrics handler (metrics.c), registered by hd_http_start(). */
+void hd_metrics_serve(const struct hd_http_request *req, struct hd_http_response *resp);
+
+/**
+ * The slow path's answer times (lib/stats/hd_histo.h): written by the slow
+ * path only (hd_histo_add), read by /metrics.
+ */
+struct hd_histo;
+extern struct hd_histo hd_metrics_answer_histo;
+
+/**
+ * rte_get_tsc_cycles() of the slow path's last loop (relaxed atomic store
+ * by the slow path); /health answers 503 when it is more than 5 s old.
+ */
+extern uint64_t hd_http_loop_tsc;
+
 /**
  * Read the token (api-token-file, else HEIMDALL_API_TOKEN), register the
  * built-in routes (/metrics, /health, /ready) and start listening on

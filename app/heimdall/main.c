@@ -15,6 +15,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <rte_pdump.h>
 #include <rte_version.h>
 
 #include "hd_app.h"
@@ -33,6 +34,13 @@ on_signal(int sig)
 }
 
 static void
+on_sighup(int sig)
+{
+	RTE_SET_USED(sig);
+	hd_policy_sighup();
+}
+
+static void
 signals_install(void)
 {
 	struct sigaction sa;
@@ -42,6 +50,9 @@ signals_install(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* Reload the configuration: the handler only sets a flag (policy.c). */
+	sa.sa_handler = on_sighup;
+	sigaction(SIGHUP, &sa, NULL);
 	/* hiredis writes with write(): a Redis closing under it must not kill us. */
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
@@ -79,6 +90,10 @@ own_options_parse(int argc, char **argv, struct hd_config *cfg)
 
 				hd_params_parse(2, one, cfg);
 			}
+		/* heimdall --check-config FILE: all of it is heimdall's; it exits. */
+		for (i = 1; i < argc; i++)
+			if (strncmp(argv[i], "--check-config", 14) == 0)
+				hd_params_parse(argc, argv, cfg);
 		sep = argc - 1;
 	}
 	n = argc - sep;
@@ -147,6 +162,61 @@ port_share_with_kernel(struct hd_port *p, const struct hd_config *cfg)
 	return ret;
 }
 
+/* Data port @p d gets exception port @p e: it hands the kernel what is not its own. */
+static int
+exception_port_attach(struct hd_app *app, struct hd_port *d, struct hd_port *e)
+{
+	int ret;
+
+	if (d->mode == HD_PORT_AF_XDP) {
+		APP_LOG(ERR, "%s: an af_xdp port shares its interface with the kernel already: "
+			"it takes no exception port (%s)", d->name, e->name);
+		return -EINVAL;
+	}
+	ret = hd_port_exception_pair(e, d);
+	if (ret < 0)
+		return ret;
+	if (e->n_rxq != d->n_rxq)
+		APP_LOG(WARNING, "%s has %u queue(s) and %s %u: only %u worker(s) pass frames "
+			"between them, the others drop what is for the kernel (tx_failed), and what "
+			"the kernel sends on the other queues is lost", e->name, e->n_rxq, d->name,
+			d->n_rxq, RTE_MIN(e->n_rxq, d->n_rxq));
+	d->exc_port = e->port_id;
+	app->fp_conf[d->port_id].to_kernel = 1;
+	return 0;
+}
+
+/*
+ * Exception ports (net_tap_exc*) pair with data ports in order: the first
+ * with the first data port, and so on. One left over is a mistake.
+ */
+static int
+exception_ports_pair(struct hd_app *app)
+{
+	uint16_t port, data = 0;
+	int ret;
+
+	RTE_ETH_FOREACH_DEV(port) {
+		struct hd_port *e = &app->ports[port];
+
+		if (e->mode != HD_PORT_EXCEPTION)
+			continue;
+		while (data < RTE_MAX_ETHPORTS && (!rte_eth_dev_is_valid_port(data) ||
+		       app->ports[data].mode == HD_PORT_EXCEPTION))
+			data++;
+		if (data >= RTE_MAX_ETHPORTS) {
+			APP_LOG(ERR, "%s: no data port left for this exception port (one exception "
+				"port per data port, in order)", e->name);
+			return -EINVAL;
+		}
+		ret = exception_port_attach(app, &app->ports[data], e);
+		if (ret < 0)
+			return ret;
+		data++;
+	}
+	return 0;
+}
+
 static int
 ports_init(struct hd_app *app)
 {
@@ -164,6 +234,9 @@ ports_init(struct hd_app *app)
 		if (ret < 0)
 			return ret;
 		app->n_ports++;
+		/* An exception port serves no DNS: its fp_conf stays empty. */
+		if (p->mode == HD_PORT_EXCEPTION)
+			continue;
 		fp_conf_fill(&app->fp_conf[port], p, &app->cfg);
 		if (p->mode == HD_PORT_AF_XDP) {
 			ret = port_share_with_kernel(p, &app->cfg);
@@ -176,7 +249,7 @@ ports_init(struct hd_app *app)
 			"or -a 0000:01:00.0 (see docs/running.md)");
 		return -ENODEV;
 	}
-	return 0;
+	return exception_ports_pair(app);
 }
 
 static int
@@ -371,6 +444,25 @@ static void
 services_stop(void)
 {
 	hd_http_stop();
+	/* After the HTTP thread (its handlers read the log), before the workers' memory goes. */
+	hd_querylog_stop();
+}
+
+/*
+ * dpdk-dumpcap (or dpdk-pdump) runs as a secondary process with our
+ * --file-prefix and asks us over the EAL's multi-process channel to copy
+ * what the ports receive and send into its ring. Until one asks, this
+ * costs nothing on the fast path. Without the channel (--in-memory,
+ * --no-shconf, --no-huge) there is no capture, and nothing else is lost.
+ * @return 1 when capture is available (call rte_pdump_uninit() at exit).
+ */
+static int
+capture_init(void)
+{
+	if (rte_pdump_init() == 0)
+		return 1;
+	APP_LOG(NOTICE, "packet capture (dpdk-dumpcap) unavailable: %s", rte_strerror(rte_errno));
+	return 0;
 }
 
 int
@@ -378,7 +470,7 @@ main(int argc, char **argv)
 {
 	int sep = separator_find(argc, argv);
 	struct hd_eal_args ea;
-	int ret, code = 0;
+	int ret, code = 0, capture;
 
 	own_options_parse(argc, argv, &hd_app.cfg);
 	/* The EAL gets what precedes "--", rewritten. */
@@ -397,6 +489,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	log_level_apply(hd_app.cfg.log_level);
+	capture = capture_init();
 	hd_dns_edns_size_set(hd_app.cfg.udp_size);
 	snprintf(hd_app.file_prefix, sizeof(hd_app.file_prefix), "%s", ea.prefix);
 	snprintf(hd_app.telemetry_path, sizeof(hd_app.telemetry_path), "%s/dpdk_telemetry.v2",
@@ -420,6 +513,8 @@ main(int argc, char **argv)
 	}
 	services_stop();
 	teardown(&hd_app);
+	if (capture)
+		rte_pdump_uninit();
 	APP_LOG(INFO, "stopped");
 	rte_eal_cleanup();
 	hd_eal_args_free(&ea);

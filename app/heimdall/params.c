@@ -5,6 +5,7 @@
  * the YAML file is a flag with the same name, parser and help text.
  * Precedence: built-in defaults < --config FILE < flags.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,12 +16,21 @@
 
 #include "hd_app.h"
 #include "hd_build_config.h"
+#include "control.h"
+
+/* The options as given, kept for reloads (SIGHUP, POST /api/reload). */
+static struct {
+	int argc;
+	char **argv;
+	char *config;
+} saved;
 
 #define OPT_BASE	0x100		/* table option i has val OPT_BASE + i */
 #define OPT_NEGATE	0x10000		/* --no-<flag> of a boolean */
 #define OPT_CONFIG	'c'
 #define OPT_HELP	'h'
 #define OPT_VERSION	'V'
+#define OPT_CHECK	'K'		/* --check-config FILE */
 #define OPT_NONOPT	1		/* getopt's value for a non-option with "-" */
 #define HELP_INDENT	8
 #define HELP_WIDTH	78
@@ -68,8 +78,8 @@ cli_build(struct cli *c)
 	while (t[n].key != NULL)
 		n++;
 	c->n_table = n;
-	/* Each table entry may need a --no- twin; plus config, help, version, terminator. */
-	c->longopts = calloc(2 * n + 4, sizeof(*c->longopts));
+	/* Each table entry may need a --no- twin; plus config, check, help, version, end. */
+	c->longopts = calloc(2 * n + 5, sizeof(*c->longopts));
 	c->names = calloc(2 * n, sizeof(*c->names));
 	if (c->longopts == NULL || c->names == NULL)
 		return -1;
@@ -88,6 +98,7 @@ cli_build(struct cli *c)
 			OPT_BASE + (int)i + OPT_NEGATE };
 	}
 	c->longopts[k++] = (struct option){ "config", required_argument, NULL, OPT_CONFIG };
+	c->longopts[k++] = (struct option){ "check-config", required_argument, NULL, OPT_CHECK };
 	c->longopts[k++] = (struct option){ "help", no_argument, NULL, OPT_HELP };
 	c->longopts[k++] = (struct option){ "version", no_argument, NULL, OPT_VERSION };
 	return 0;
@@ -146,6 +157,10 @@ hd_params_usage(const char *prog)
 		print_wrapped(t[i].help);
 		free(name);
 	}
+	printf("  --check-config FILE\n");
+	print_wrapped("check FILE as --config would read it (settings, records, zone files, "
+		      "local list files; no download, no EAL), print 'FILE: OK' and exit 0, or "
+		      "the error and exit 2");
 	printf("  --help, -h\n");
 	print_wrapped("print this help and exit");
 	printf("  --version\n");
@@ -188,9 +203,9 @@ bad_arg(char **argv, int argc)
 	return argv[i];
 }
 
-/* Pass 1: --help, --version and --config, whatever their position. */
+/* Pass 1: --help, --version, --config and --check-config, whatever their position. */
 static const char *
-first_pass(int argc, char **argv, const struct cli *c)
+first_pass(int argc, char **argv, const struct cli *c, const char **check)
 {
 	const char *config = NULL;
 	int opt;
@@ -208,6 +223,8 @@ first_pass(int argc, char **argv, const struct cli *c)
 		}
 		if (opt == OPT_CONFIG)
 			config = optarg;
+		if (opt == OPT_CHECK)
+			*check = optarg;
 	}
 	return config;
 }
@@ -248,6 +265,7 @@ second_pass(int argc, char **argv, const struct cli *c, struct hd_config *cfg)
 	while ((opt = getopt_long(argc, argv, "-:h", c->longopts, NULL)) != -1) {
 		switch (opt) {
 		case OPT_CONFIG:
+		case OPT_CHECK:
 		case OPT_HELP:
 		case OPT_VERSION:
 			break;
@@ -264,18 +282,126 @@ second_pass(int argc, char **argv, const struct cli *c, struct hd_config *cfg)
 	free(cleared);
 }
 
+/*
+ * --check-config FILE: what a start with --config FILE would refuse, without
+ * starting: the file, the flags, the checks across settings, then the
+ * records, zones and local list files compiled.
+ */
+static void __rte_noreturn
+check_config(const char *file, struct hd_config *cfg)
+{
+	char err[HD_CONFIG_ERR_LEN];
+
+	if (hd_policy_check(cfg, 1, err, sizeof(err)) < 0) {
+		fprintf(stderr, "heimdall: %s\n", err);
+		exit(HD_EXIT_USAGE);
+	}
+	printf("%s: OK\n", file);
+	exit(0);
+}
+
+static void
+saved_keep(int argc, char **argv, const char *config)
+{
+	saved.argv = calloc((size_t)argc + 1, sizeof(char *));
+	if (saved.argv == NULL)
+		return;
+	for (int i = 0; i < argc; i++) {
+		saved.argv[i] = strdup(argv[i]);
+		if (saved.argv[i] == NULL)
+			return;
+		saved.argc = i + 1;
+	}
+	saved.config = config != NULL ? strdup(config) : NULL;
+}
+
+const char *
+hd_params_config_file(void)
+{
+	return saved.config;
+}
+
+/* The flags again over a reloaded file; they were good at start, so errors are unlikely. */
+static int
+flags_reapply(const struct cli *c, struct hd_config *cfg, char *err, size_t errlen)
+{
+	const struct hd_config_option *t = hd_config_options();
+	uint8_t *cleared = calloc(c->n_table, 1);
+	char **argv = calloc((size_t)saved.argc + 1, sizeof(char *));
+	char where[80];
+	int opt, rc = 0;
+
+	if (cleared == NULL || argv == NULL) {
+		free(cleared);
+		free(argv);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	/* getopt permutes its argv: give it a copy of the pointers. */
+	memcpy(argv, saved.argv, (size_t)saved.argc * sizeof(char *));
+	opterr = 0;
+	optind = 0;
+	while (rc == 0 && (opt = getopt_long(saved.argc, argv, "-:h", c->longopts, NULL)) != -1) {
+		unsigned int i = (unsigned int)(opt & ~OPT_NEGATE) - OPT_BASE;
+		const char *value = optarg;
+
+		if (opt < OPT_BASE)
+			continue;
+		snprintf(where, sizeof(where), "--%s", c->names[2 * i]);
+		if (t[i].is_flag)
+			value = (opt & OPT_NEGATE) ? "false" : "true";
+		if (t[i].is_list && !cleared[i]) {
+			hd_config_clear(cfg, t[i].key);
+			cleared[i] = 1;
+		}
+		rc = hd_config_set(cfg, t[i].key, value, where, err, errlen);
+	}
+	optind = 1;
+	free(cleared);
+	free(argv);
+	return rc < 0 ? -EINVAL : 0;
+}
+
+int
+hd_params_reload(struct hd_config *cfg, char *err, size_t errlen)
+{
+	struct cli c;
+	int rc;
+
+	if (saved.argv == NULL) {
+		snprintf(err, errlen, "the command line was not kept (out of memory at start)");
+		return -ENOMEM;
+	}
+	if (cli_build(&c) < 0) {
+		cli_free(&c);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	hd_config_defaults(cfg);
+	rc = saved.config != NULL ? hd_config_load_file(cfg, saved.config, err, errlen) : 0;
+	if (rc == 0)
+		rc = flags_reapply(&c, cfg, err, errlen);
+	if (rc == 0)
+		rc = hd_config_validate(cfg, err, errlen);
+	cli_free(&c);
+	return rc < 0 ? -EINVAL : 0;
+}
+
 void
 hd_params_parse(int argc, char **argv, struct hd_config *cfg)
 {
 	char err[HD_CONFIG_ERR_LEN];
-	const char *config;
+	const char *config, *check = NULL;
 	struct cli c;
 
 	if (cli_build(&c) < 0) {
 		cli_free(&c);
 		usage_error("%s", "out of memory");
 	}
-	config = first_pass(argc, argv, &c);
+	config = first_pass(argc, argv, &c, &check);
+	/* Checked as it would be read with --config. */
+	if (check != NULL)
+		config = check;
 	hd_config_defaults(cfg);
 	if (config != NULL && hd_config_load_file(cfg, config, err, sizeof(err)) < 0) {
 		fprintf(stderr, "heimdall: %s\n", err);
@@ -288,4 +414,7 @@ hd_params_parse(int argc, char **argv, struct hd_config *cfg)
 		exit(HD_EXIT_USAGE);
 	}
 	optind = 1;
+	if (check != NULL)
+		check_config(check, cfg);
+	saved_keep(argc, argv, config);
 }

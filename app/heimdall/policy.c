@@ -29,6 +29,7 @@
 #include <inttypes.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,7 @@
 #include "hd_build_config.h"
 #include "hd_clock.h"
 #include "hd_localzone.h"
+#include "control.h"
 
 #define LIST_MAX_BYTES		(256u << 20)	/* a list bigger than this is not a list */
 #define DL_CONNECT_TIMEOUT	10L
@@ -92,7 +94,6 @@ static struct {
 	int thread_started;
 	pthread_mutex_t lock;		/* the snapshot below, and the requests */
 	pthread_cond_t wake;
-	int reload;			/* /heimdall/reload asked for one */
 	int stop;
 	int soon;			/* a URL list runs on its disk copy: refresh now */
 
@@ -110,9 +111,50 @@ static struct {
 	/* Texts read during one rebuild, freed before it returns (builder only). */
 	struct buf fresh[HD_CONFIG_LISTS_MAX];
 	int fresh_ok[HD_CONFIG_LISTS_MAX];	/* fresh[i] holds a good text (maybe empty) */
+
+	/*
+	 * The running configuration (base: app->cfg, then the live settings of
+	 * each reload) and what is built from it (eff: base plus the operator
+	 * state). Written by the builder only, under lock; read under lock.
+	 * eff's lists and groups are base's first, then the state's.
+	 */
+	struct hd_config *base;
+	struct hd_config *eff;
+	unsigned int n_cfg_lists;
+	int64_t hits_offset[HD_CONFIG_LISTS_MAX]; /* shown hits = counters + offset */
+	uint64_t filter_sig;		/* of the settings the published filter was built from */
+	struct hd_filter *held;		/* compiled, not published: blocking is paused */
+	uint64_t state_version;		/* of the document in eff */
+	uint64_t state_ignored;		/* a version that did not apply at start */
+
+	/* Requests to the control thread, under lock. */
+	unsigned int pending;		/* HD_POLICY_REQ_* */
+	uint64_t seq_req;		/* tickets given */
+	uint64_t seq_done;		/* tickets whose work is published */
+	pthread_cond_t done;
+	uint64_t pause_until;		/* mono_ms(); 0: not paused */
+	struct hd_policy_reload_info reload;
 } pol = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 };
+
+/* Set by SIGHUP's handler; the control thread does the reload. */
+static volatile sig_atomic_t sighup;
+
+void
+hd_policy_sighup(void)
+{
+	sighup = 1;
+}
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 struct hd_fastpath_policy *hd_policy_published;
 static uint64_t slow_hits[HD_FILTER_LISTS_MAX];
@@ -159,14 +201,33 @@ static int
 file_read(const char *path, struct buf *b, char *err)
 {
 	char chunk[1 << 16];
+	struct stat sb;
 	size_t n;
 	FILE *f;
-	int rc = 0;
+	int fd, rc = 0;
 
-	f = fopen(path, "rb");
+	/*
+	 * A regular file only: opening a FIFO would wait for a writer and a
+	 * device may never end, and this thread publishes every change.
+	 * O_NONBLOCK keeps the open itself from waiting on a FIFO.
+	 */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(err, ERR_LEN, "%s: cannot open: %s", path, strerror(-rc));
+		return rc;
+	}
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		snprintf(err, ERR_LEN, "%s: not a regular file", path);
+		return -EINVAL;
+	}
+	f = fdopen(fd, "rb");
 	if (f == NULL) {
-		snprintf(err, ERR_LEN, "%s: cannot open: %s", path, strerror(errno));
-		return -errno;
+		rc = -errno;
+		close(fd);
+		snprintf(err, ERR_LEN, "%s: cannot open: %s", path, strerror(-rc));
+		return rc;
 	}
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
 		rc = buf_append(b, chunk, n);
@@ -265,26 +326,6 @@ download(const char *url, struct buf *b, char *err)
 	return 0;
 }
 
-static int
-mkdirs(const char *dir)
-{
-	char path[HD_CONFIG_SOURCE_LEN];
-	size_t n = strlen(dir);
-
-	if (n == 0 || n >= sizeof(path))
-		return -ENAMETOOLONG;
-	memcpy(path, dir, n + 1);
-	for (size_t i = 1; i <= n; i++) {
-		if (path[i] != '/' && path[i] != '\0')
-			continue;
-		path[i] = '\0';
-		if (mkdir(path, 0755) != 0 && errno != EEXIST)
-			return -errno;
-		path[i] = dir[i];
-	}
-	return 0;
-}
-
 static void
 copy_path(char *out, size_t cap, const struct hd_config *cfg, const char *name,
 	  const char *suffix)
@@ -306,17 +347,6 @@ err_printf(char *err, const char *fmt, ...)
 }
 
 /* Make a rename in @p dir survive a crash; best effort. */
-static void
-dir_sync(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0)
-		return;
-	(void)fsync(fd);
-	close(fd);
-}
-
 /*
  * Write list @p name's copy in list-dir: temp file, fsync, rename, so that
  * the copy is always a whole version, the old one or the new one.
@@ -325,49 +355,19 @@ dir_sync(const char *dir)
 static int
 copy_save(const struct hd_config *cfg, const char *name, const struct buf *b, char *err)
 {
-	char tmp[COPY_PATH_LEN], path[COPY_PATH_LEN];
-	size_t off = 0;
-	ssize_t w;
-	int fd, rc;
+	char path[COPY_PATH_LEN];
+	int rc;
 
-	rc = mkdirs(cfg->list_dir);
+	rc = hd_mkdirs(cfg->list_dir, 0755);
 	if (rc < 0) {
-		snprintf(err, ERR_LEN, "cannot create list-dir %s: %s", cfg->list_dir,
-			 strerror(-rc));
+		err_printf(err, "cannot create list-dir %s: %s", cfg->list_dir, strerror(-rc));
 		return rc;
 	}
 	copy_path(path, sizeof(path), cfg, name, "");
-	copy_path(tmp, sizeof(tmp), cfg, name, ".tmp");
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		goto fail;
-	errno = 0;
-	while (off < b->len) {
-		w = write(fd, b->p + off, b->len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
-	if (off < b->len || fsync(fd) != 0) {
-		rc = off < b->len && errno == 0 ? ENOSPC : errno;
-		close(fd);
-		errno = rc;
-		goto fail_unlink;
-	}
-	if (close(fd) != 0 || rename(tmp, path) != 0)
-		goto fail_unlink;
-	dir_sync(cfg->list_dir);
-	return 0;
-fail_unlink:
-	rc = errno;
-	unlink(tmp);
-	errno = rc;
-fail:
-	rc = errno != 0 ? errno : EIO;
-	err_printf(err, "cannot write %s: %s", path, strerror(rc));
-	return -rc;
+	rc = hd_file_write_atomic(cfg->list_dir, path, b->p, b->len, 0644);
+	if (rc < 0)
+		err_printf(err, "cannot write %s: %s", path, strerror(-rc));
+	return rc;
 }
 
 /* @return 1 when list-dir's copy of @p name holds exactly @p b. */
@@ -861,27 +861,31 @@ fail:
 }
 
 static void
-policy_free_unshared(struct hd_fastpath_policy *old, const struct hd_fastpath_policy *now)
+policy_free_unshared(struct hd_fastpath_policy *old, const struct hd_fastpath_policy *now,
+		     const struct hd_filter *keep)
 {
 	if (old == NULL)
 		return;
-	if (now == NULL || old->filter != now->filter)
+	if ((now == NULL || old->filter != now->filter) && old->filter != keep)
 		hd_filter_free((struct hd_filter *)(uintptr_t)old->filter);
 	if (now == NULL || old->local != now->local)
 		hd_localzone_free((struct hd_localzone *)(uintptr_t)old->local);
 	free(old);
 }
 
-/* Swap, wait until no reader can hold the old policy, free it. */
+/*
+ * Swap, wait until no reader can hold the old policy, free it (but @p keep,
+ * the filter held back while blocking is paused).
+ */
 static void
-publish(struct hd_fastpath_policy *next)
+publish(struct hd_fastpath_policy *next, const struct hd_filter *keep)
 {
 	struct hd_fastpath_policy *old = hd_policy_published;
 
 	__atomic_store_n(&hd_policy_published, next, __ATOMIC_RELEASE);
 	if (old != NULL)
 		rte_rcu_qsbr_synchronize(pol.app->policy_qsv, RTE_QSBR_THRID_INVALID);
-	policy_free_unshared(old, next);
+	policy_free_unshared(old, next, keep);
 }
 
 static int
@@ -893,34 +897,199 @@ lists_changed(const struct hd_config *cfg)
 	return 0;
 }
 
+static void
+sig_str(struct buf *b, const char *s)
+{
+	(void)buf_append(b, s, strlen(s) + 1);
+}
+
 /*
- * Read every list and zone, build, publish. At a reload, what fails to
- * build keeps the part of the current policy it would replace.
+ * What a filter is built from besides the list texts: when it changes
+ * (a list or group added or removed, block-mode edited), the filter is
+ * rebuilt even though no text changed.
+ */
+static uint64_t
+filter_sig(const struct hd_config *c)
+{
+	struct buf b = { 0 };
+	uint64_t h;
+
+	for (unsigned int i = 0; i < c->n_lists; i++) {
+		const struct hd_config_list *l = &c->lists[i];
+		int64_t nums[] = { l->allow, l->mode, l->ttl, l->has_v4, l->has_v6 };
+
+		sig_str(&b, l->name);
+		sig_str(&b, l->source);
+		sig_str(&b, l->syntax);
+		(void)buf_append(&b, nums, sizeof(nums));
+		(void)buf_append(&b, l->v4, sizeof(l->v4));
+		(void)buf_append(&b, l->v6, sizeof(l->v6));
+	}
+	for (unsigned int g = 0; g < c->n_groups; g++) {
+		const struct hd_config_group *gr = &c->groups[g];
+
+		sig_str(&b, gr->name);
+		for (unsigned int i = 0; i < gr->n_subnets; i++)
+			sig_str(&b, gr->subnets[i]);
+		sig_str(&b, gr->all_lists ? "*" : "|");
+		for (unsigned int i = 0; i < gr->n_lists; i++)
+			sig_str(&b, gr->lists[i]);
+	}
+	{
+		int64_t nums[] = { c->block_mode, c->block_ttl, c->has_block_v4, c->has_block_v6 };
+
+		(void)buf_append(&b, nums, sizeof(nums));
+		(void)buf_append(&b, c->block_v4, sizeof(c->block_v4));
+		(void)buf_append(&b, c->block_v6, sizeof(c->block_v6));
+	}
+	h = text_hash(b.p != NULL ? b.p : "", b.len);
+	free(b.p);
+	return h;
+}
+
+static uint64_t
+hits_raw(unsigned int i)
+{
+	const struct hd_app *app = pol.app;
+	uint64_t sum = __atomic_load_n(&slow_hits[i], __ATOMIC_RELAXED);
+
+	for (unsigned int w = 0; app != NULL && app->workers != NULL && w < app->n_workers; w++)
+		sum += __atomic_load_n(&app->workers[w].filter_hits[i], __ATOMIC_RELAXED);
+	return sum;
+}
+
+/* The configuration plus the operator state, as the builder uses it. */
+static struct hd_config *
+eff_make(uint64_t *version)
+{
+	struct hd_config *e = malloc(sizeof(*e));
+	json_t *doc;
+
+	if (e == NULL)
+		return NULL;
+	memcpy(e, pol.base, sizeof(*e));
+	doc = hd_state_get(version);
+	if (doc != NULL && *version != pol.state_ignored)
+		(void)hd_state_merge(doc, e, 0, NULL, 0);
+	json_decref(doc);
+	return e;
+}
+
+static int
+same_list(const struct hd_config_list *a, const struct hd_config_list *b)
+{
+	return strcmp(a->name, b->name) == 0 && strcmp(a->source, b->source) == 0 &&
+	       a->allow == b->allow;
+}
+
+/*
+ * Make @p now the effective configuration. A list keeps its state (last
+ * good text, counters) when it keeps its name and source, wherever it
+ * moved; the per-index hit counters of the workers cannot move, so the
+ * count shown carries an offset.
+ */
+static void
+eff_install(struct hd_config *now, uint64_t version)
+{
+	static struct list_state next[HD_CONFIG_LISTS_MAX];	/* builder only */
+	const struct hd_config *old = pol.eff;
+	int64_t offs[HD_CONFIG_LISTS_MAX];
+	int used[HD_CONFIG_LISTS_MAX] = { 0 };
+
+	for (unsigned int j = 0; j < now->n_lists; j++) {
+		memset(&next[j], 0, sizeof(next[j]));
+		offs[j] = -(int64_t)hits_raw(j);
+		for (unsigned int i = 0; old != NULL && i < old->n_lists; i++) {
+			if (used[i] || !same_list(&old->lists[i], &now->lists[j]))
+				continue;
+			next[j] = pol.lists[i];
+			used[i] = 1;
+			offs[j] = (int64_t)hits_raw(i) + pol.hits_offset[i] - (int64_t)hits_raw(j);
+			break;
+		}
+	}
+	for (unsigned int i = 0; old != NULL && i < old->n_lists; i++)
+		if (!used[i])
+			free(pol.lists[i].text);
+	pthread_mutex_lock(&pol.lock);
+	memset(pol.lists, 0, sizeof(pol.lists));
+	memcpy(pol.lists, next, now->n_lists * sizeof(next[0]));
+	memset(pol.hits_offset, 0, sizeof(pol.hits_offset));
+	memcpy(pol.hits_offset, offs, now->n_lists * sizeof(offs[0]));
+	pol.eff = now;
+	pol.n_cfg_lists = pol.base->n_lists;
+	pol.state_version = version;
+	pthread_mutex_unlock(&pol.lock);
+	free((void *)(uintptr_t)old);
+}
+
+static int
+pause_active(void)
+{
+	int on;
+
+	pthread_mutex_lock(&pol.lock);
+	on = pol.pause_until != 0 && mono_ms() < pol.pause_until;
+	pthread_mutex_unlock(&pol.lock);
+	return on;
+}
+
+/* A list the builder should read now: every one at a refresh, else the new and the API's domains. */
+static int
+list_needs_read(const struct hd_config *cfg, unsigned int i, int refresh)
+{
+	const struct list_state *ls = &pol.lists[i];
+	const char *name = cfg->lists[i].name;
+
+	if (refresh)
+		return 1;
+	if (i >= pol.n_cfg_lists && (strcmp(name, HD_STATE_CUSTOM_BLOCK) == 0 ||
+				     strcmp(name, HD_STATE_CUSTOM_ALLOW) == 0))
+		return 1;
+	/* Never tried: a list just added. One that failed waits for the next refresh. */
+	return !ls->have && ls->last_error[0] == '\0';
+}
+
+/*
+ * Read the lists (all of them when @p refresh, else only new ones), build,
+ * publish. At a reload, what fails to build keeps the part of the current
+ * policy it would replace. While blocking is paused the filter is built but
+ * held back: the published policy has local data only.
  * @return 0, or a negative errno (fatal at start only).
  */
 static int
-rebuild(int initial)
+rebuild(int initial, int refresh)
 {
-	const struct hd_config *cfg = &pol.app->cfg;
 	const struct hd_fastpath_policy *cur = hd_policy_published;
+	struct hd_filter *f, *compiled, *cur_f, *old_held;
 	struct hd_fastpath_policy *next;
 	struct hd_localzone *lz;
-	struct hd_filter *f;
-	uint64_t t0 = hd_clock_ms();
-	int frc, lrc, keep_local;
+	struct hd_config *cfg;
+	uint64_t t0 = mono_ms(), version = 0, sig;
+	int frc, lrc, keep_local, paused;
 
+	cfg = eff_make(&version);
+	if (cfg == NULL)
+		return -ENOMEM;
+	eff_install(cfg, version);
 	for (unsigned int i = 0; i < cfg->n_lists && !stopping(); i++)
-		list_refresh(cfg, i, initial);
+		if (initial || list_needs_read(cfg, i, refresh))
+			list_refresh(cfg, i, initial);
 	if (stopping()) {
 		texts_drop();
 		return 0;
 	}
-	/* Unchanged lists (the usual refresh) keep the compiled filter: no rebuild. */
-	if (!initial && cur != NULL && cur->filter != NULL && !lists_changed(cfg)) {
+	sig = filter_sig(cfg);
+	cur_f = pol.held != NULL ? pol.held :
+		cur != NULL ? (struct hd_filter *)(uintptr_t)cur->filter : NULL;
+	/* Same lists, same texts (the usual refresh): keep the compiled filter. */
+	if (!initial && cur_f != NULL && sig == pol.filter_sig && !lists_changed(cfg)) {
 		f = NULL;
 		frc = -EALREADY;
 	} else {
 		f = filter_build(cfg, &frc);
+		if (frc == 0)
+			pol.filter_sig = sig;
 	}
 	lz = local_build(cfg, initial, &lrc, &keep_local);
 	if (initial && (frc < 0 || (lrc < 0 && !keep_local))) {
@@ -937,12 +1106,14 @@ rebuild(int initial)
 		texts_settle(cfg);
 		return -ENOMEM;
 	}
-	next->filter = frc < 0 && cur != NULL ? cur->filter : f;
+	compiled = frc < 0 ? cur_f : f;
+	paused = pause_active();
+	next->filter = paused ? NULL : compiled;
 	next->local = (lrc < 0 || keep_local) && cur != NULL ? cur->local : lz;
 	next->generation = pol.generation + 1;
 	pthread_mutex_lock(&pol.lock);
 	pol.generation = next->generation;
-	pol.filter_memory = next->filter != NULL ? hd_filter_memory(next->filter) : 0;
+	pol.filter_memory = compiled != NULL ? hd_filter_memory(compiled) : 0;
 	pol.n_records = next->local != NULL ? hd_localzone_n_records(next->local) : 0;
 	pol.n_zones = next->local != NULL ? hd_localzone_n_zones(next->local) : 0;
 	pol.built_at = (int64_t)time(NULL);
@@ -952,10 +1123,16 @@ rebuild(int initial)
 		free(next);
 		next = NULL;
 	}
-	publish(next);
+	old_held = pol.held;
+	pol.held = paused ? compiled : NULL;
+	publish(next, pol.held);
+	/* A filter held during the pause was not published: nobody reads it. */
+	if (old_held != NULL && old_held != compiled)
+		hd_filter_free(old_held);
 	APP_LOG(INFO, "policy %" PRIu64 " published in %" PRIu64 " ms: %u list(s), %zu bytes "
-		"of filter, %u local record(s), %u zone(s)", pol.generation, hd_clock_ms() - t0,
-		cfg->n_lists, pol.filter_memory, pol.n_records, pol.n_zones);
+		"of filter%s, %u local record(s), %u zone(s), state version %" PRIu64,
+		pol.generation, mono_ms() - t0, cfg->n_lists, pol.filter_memory,
+		paused ? " (blocking paused)" : "", pol.n_records, pol.n_zones, version);
 	/* After the publish, so that writing copies does not delay the new lists. */
 	texts_settle(cfg);
 	/* The texts and the builder's scratch were large: return them to the system. */
@@ -963,49 +1140,494 @@ rebuild(int initial)
 	return 0;
 }
 
-/* --- the control thread ----------------------------------------------------- */
+/* --- configuration reload ------------------------------------------------------ */
 
 static void
-deadline_in(struct timespec *ts, uint32_t seconds)
+log_level_set(const char *level)
 {
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += seconds;
+	static const char *const names[] = { "emerg", "alert", "crit", "err", "warning",
+		"notice", "info", "debug" };
+
+	for (unsigned int i = 0; i < RTE_DIM(names); i++)
+		if (strcmp(level, names[i]) == 0)
+			rte_log_set_level_pattern("hd.*", RTE_LOG_EMERG + i);
 }
 
+/* The settings a reload applies; every other one needs a restart. */
+static void
+live_copy(struct hd_config *dst, const struct hd_config *src)
+{
+#define LIVE(f) memcpy(&dst->f, &src->f, sizeof(dst->f))
+	LIVE(lists);
+	LIVE(n_lists);
+	LIVE(block_mode);
+	LIVE(block_ttl);
+	LIVE(block_v4);
+	LIVE(block_v6);
+	LIVE(has_block_v4);
+	LIVE(has_block_v6);
+	LIVE(list_refresh);
+	LIVE(list_dir);
+	LIVE(groups);
+	LIVE(n_groups);
+	LIVE(records);
+	LIVE(n_records);
+	LIVE(zone_files);
+	LIVE(n_zone_files);
+	LIVE(local_zones);
+	LIVE(n_local_zones);
+	LIVE(local_ptr);
+	LIVE(log_level);
+#undef LIVE
+}
+
+static int
+sa_same(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	const struct sockaddr_in *a4 = (const void *)a, *b4 = (const void *)b;
+	const struct sockaddr_in6 *a6 = (const void *)a, *b6 = (const void *)b;
+
+	if (a->ss_family != b->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET)
+		return a4->sin_port == b4->sin_port && a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+	if (a->ss_family == AF_INET6)
+		return a6->sin6_port == b6->sin6_port &&
+		       memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof(a6->sin6_addr)) == 0;
+	return 1;
+}
+
+static int
+server_same(const struct hd_config_server *a, const struct hd_config_server *b)
+{
+	return sa_same(&a->addr, &b->addr) && a->tls == b->tls &&
+	       strcmp(a->tls_name, b->tls_name) == 0;
+}
+
+static int
+same_listen(const struct hd_config *a, const struct hd_config *b)
+{
+	if (a->n_listen != b->n_listen)
+		return 0;
+	for (unsigned int i = 0; i < a->n_listen; i++)
+		if (a->listen[i].family != b->listen[i].family ||
+		    a->listen[i].prefix != b->listen[i].prefix ||
+		    memcmp(a->listen[i].addr, b->listen[i].addr, 16) != 0)
+			return 0;
+	return 1;
+}
+
+static int
+same_upstream(const struct hd_config *a, const struct hd_config *b)
+{
+	if (a->n_upstream != b->n_upstream)
+		return 0;
+	for (unsigned int i = 0; i < a->n_upstream; i++)
+		if (!sa_same(&a->upstream[i], &b->upstream[i]) ||
+		    !server_same(&a->upstream_server[i], &b->upstream_server[i]))
+			return 0;
+	return 1;
+}
+
+static int
+same_forwards(const struct hd_config *a, const struct hd_config *b)
+{
+	if (a->n_forwards != b->n_forwards)
+		return 0;
+	for (unsigned int i = 0; i < a->n_forwards; i++) {
+		const struct hd_config_forward *x = &a->forwards[i], *y = &b->forwards[i];
+
+		if (strcmp(x->domain, y->domain) != 0 || x->n_servers != y->n_servers)
+			return 0;
+		for (unsigned int s = 0; s < x->n_servers; s++)
+			if (!server_same(&x->servers[s], &y->servers[s]))
+				return 0;
+	}
+	return 1;
+}
+
+static int
+same_redis(const struct hd_config *a, const struct hd_config *b)
+{
+	const struct hd_config_redis *x = &a->redis, *y = &b->redis;
+
+	return x->enabled == y->enabled && strcmp(x->host, y->host) == 0 && x->port == y->port &&
+	       x->db == y->db && strcmp(x->user, y->user) == 0 &&
+	       strcmp(x->password, y->password) == 0 && x->tls == y->tls;
+}
+
+#define RK_MEM(key, f) { key, offsetof(struct hd_config, f), \
+	sizeof(((struct hd_config *)0)->f), 0, NULL }
+#define RK_STR(key, f) { key, offsetof(struct hd_config, f), \
+	sizeof(((struct hd_config *)0)->f), 1, NULL }
+#define RK_FN(key, fn) { key, 0, 0, 0, fn }
+
+/* Settings read once at start (ports, cores, memory, sockets, threads). */
+static const struct restart_key {
+	const char *key;
+	size_t off, size;
+	int is_str;
+	int (*same)(const struct hd_config *, const struct hd_config *);
+} restart_keys[] = {
+	RK_FN("listen", same_listen), RK_MEM("port", port), RK_FN("upstream", same_upstream),
+	RK_MEM("upstream-timeout-ms", upstream_timeout_ms),
+	RK_MEM("upstream-budget-ms", upstream_budget_ms),
+	RK_MEM("upstream-strategy", upstream_strategy), RK_STR("tls-ca-file", tls_ca_file),
+	RK_FN("forward-zone", same_forwards), RK_MEM("cache.entries", cache_entries),
+	RK_MEM("cache.bytes", cache_bytes), RK_MEM("cache.min-ttl", cache_min_ttl),
+	RK_MEM("cache.max-ttl", cache_max_ttl), RK_MEM("cache.negative-max-ttl", cache_neg_max_ttl),
+	RK_MEM("serve-stale", serve_stale), RK_MEM("stale-ttl", stale_ttl),
+	RK_MEM("stale-window", stale_window), RK_MEM("prefetch", prefetch),
+	RK_STR("cache-file", cache_file), RK_MEM("cache-save-interval", cache_save_interval),
+	RK_MEM("udp-size", udp_size), RK_MEM("tcp", tcp),
+	RK_MEM("manage-addresses", manage_addresses), RK_MEM("ring-size", ring_size),
+	RK_MEM("mbufs", mbufs), RK_MEM("max-pending", max_pending), RK_STR("xdp-prog", xdp_prog),
+	RK_FN("redis", same_redis), RK_STR("node-id", node_id), RK_STR("redis-prefix", redis_prefix),
+	RK_MEM("redis-timeout-ms", redis_timeout_ms), RK_STR("redis-sentinel", redis_sentinel),
+	RK_STR("redis-sentinel-master", redis_sentinel_master),
+	RK_STR("redis-ca-file", redis_ca_file), RK_MEM("cluster-interval", cluster_interval),
+	RK_STR("http-listen", http_listen), RK_MEM("http-port", http_port),
+	RK_STR("api-token-file", api_token_file), RK_STR("state-dir", state_dir),
+	RK_MEM("querylog", querylog), RK_STR("querylog-file", querylog_file),
+	RK_MEM("querylog-max-size", querylog_max_size), RK_MEM("querylog-files", querylog_files),
+	RK_MEM("querylog-memory", querylog_memory),
+	RK_MEM("querylog-anonymize", querylog_anonymize),
+};
+
+/* "key1, key2" of the settings that differ and need a restart. */
+static void
+restart_diff(const struct hd_config *run, const struct hd_config *now, char *out, size_t cap)
+{
+	size_t off = 0;
+
+	out[0] = '\0';
+	for (unsigned int i = 0; i < RTE_DIM(restart_keys); i++) {
+		const struct restart_key *k = &restart_keys[i];
+		const char *a = (const char *)run + k->off, *b = (const char *)now + k->off;
+		int same;
+		int n;
+
+		if (k->same != NULL)
+			same = k->same(run, now);
+		else if (k->is_str)
+			same = strncmp(a, b, k->size) == 0;
+		else
+			same = memcmp(a, b, k->size) == 0;
+		if (same)
+			continue;
+		n = snprintf(out + off, cap - off, "%s%s", off ? ", " : "", k->key);
+		if (n < 0 || (size_t)n >= cap - off)
+			break;
+		off += (size_t)n;
+	}
+}
+
+static void
+reload_done(int ok, const char *err, const char *restart)
+{
+	pthread_mutex_lock(&pol.lock);
+	if (ok)
+		pol.reload.ok++;
+	else
+		pol.reload.failed++;
+	pol.reload.last_at = (int64_t)time(NULL);
+	snprintf(pol.reload.last_error, sizeof(pol.reload.last_error), "%s", err);
+	snprintf(pol.reload.needs_restart, sizeof(pol.reload.needs_restart), "%s", restart);
+	pthread_mutex_unlock(&pol.lock);
+}
+
+/*
+ * Read the configuration again (same file, same flags, same checks as at
+ * start, and its records and zones compiled): when it is good, its live
+ * settings replace the running ones; otherwise the running ones stay.
+ * @return 0 when applied.
+ */
+static int
+config_reload(void)
+{
+	char err[HD_CONFIG_ERR_LEN], restart[sizeof(pol.reload.needs_restart)];
+	struct hd_config *n = malloc(sizeof(*n));
+	const char *file = hd_params_config_file();
+	int rc;
+
+	if (n == NULL) {
+		reload_done(0, "out of memory", "");
+		return -ENOMEM;
+	}
+	rc = hd_params_reload(n, err, sizeof(err));
+	if (rc == 0)
+		rc = hd_policy_check(n, 0, err, sizeof(err));
+	if (rc < 0) {
+		APP_LOG(ERR, "reload: %s; the running configuration stays", err);
+		reload_done(0, err, "");
+		free(n);
+		return rc;
+	}
+	restart_diff(pol.base, n, restart, sizeof(restart));
+	pthread_mutex_lock(&pol.lock);
+	live_copy(pol.base, n);
+	pthread_mutex_unlock(&pol.lock);
+	log_level_set(pol.base->log_level);
+	if (restart[0] != '\0')
+		APP_LOG(WARNING, "reload: %s changed; needs restart: %s (not applied)",
+			file != NULL ? file : "the command line", restart);
+	APP_LOG(INFO, "reload: configuration %s read; lists, groups, records, zones, "
+		"block settings, list-refresh and log-level applied",
+		file != NULL ? file : "(command line only)");
+	reload_done(1, "", restart);
+	free(n);
+	return 0;
+}
+
+/* --- the control thread ----------------------------------------------------- */
+
+#define CONTROL_TICK_MS	200	/* SIGHUP and the pause's end are noticed within this */
+
+/*
+ * Sleeps until a request (API, telemetry, cluster), SIGHUP, the end of a
+ * pause or the list-refresh timer; then does the work and publishes. The
+ * lock is held while waiting, never while building.
+ */
 static void *
 control_main(void *arg)
 {
-	const struct hd_config *cfg = &pol.app->cfg;
-	struct timespec next;
-	int due;
+	uint64_t next_refresh, now, seq;
+	unsigned int work;
+	int refresh;
 
 	RTE_SET_USED(arg);
-	deadline_in(&next, pol.soon ? 0 : cfg->list_refresh);
 	pthread_mutex_lock(&pol.lock);
+	next_refresh = mono_ms() + (uint64_t)pol.base->list_refresh * 1000;
 	while (!pol.stop) {
-		due = (pol.soon || cfg->list_refresh > 0) && !pol.reload;
-		if (due) {
-			if (pthread_cond_timedwait(&pol.wake, &pol.lock, &next) != ETIMEDOUT &&
-			    !pol.reload)
-				continue;
-		} else if (!pol.reload) {
-			pthread_cond_wait(&pol.wake, &pol.lock);
+		now = mono_ms();
+		if (sighup) {
+			sighup = 0;
+			APP_LOG(INFO, "SIGHUP: reloading the configuration");
+			pol.pending |= HD_POLICY_REQ_RELOAD | HD_POLICY_REQ_ANNOUNCE;
+		}
+		if (pol.pause_until != 0 && now >= pol.pause_until) {
+			pol.pause_until = 0;
+			pol.pending |= HD_POLICY_REQ_PAUSE;
+			APP_LOG(INFO, "blocking pause over: blocking again");
+		}
+		refresh = pol.soon || (pol.base->list_refresh > 0 && now >= next_refresh);
+		if (pol.pending == 0 && !refresh) {
+			struct timespec ts;
+
+			hd_deadline_ms(&ts, CONTROL_TICK_MS);
+			pthread_cond_timedwait(&pol.wake, &pol.lock, &ts);
 			continue;
 		}
-		if (pol.stop)
-			break;
-		pol.reload = 0;
+		work = pol.pending;
+		pol.pending = 0;
+		seq = pol.seq_req;
 		pol.soon = 0;
 		pol.building = 1;
 		pthread_mutex_unlock(&pol.lock);
-		(void)rebuild(0);
+		if ((work & HD_POLICY_REQ_RELOAD) && config_reload() == 0)
+			refresh = 1;
+		refresh |= (work & HD_POLICY_REQ_REFRESH) != 0;
+		(void)rebuild(0, refresh);
+		hd_state_announce_applied(pol.state_version, (work & HD_POLICY_REQ_ANNOUNCE) &&
+					  refresh);
 		pthread_mutex_lock(&pol.lock);
 		pol.building = 0;
-		deadline_in(&next, cfg->list_refresh);
+		pol.seq_done = seq;
+		pthread_cond_broadcast(&pol.done);
+		if (refresh)
+			next_refresh = mono_ms() + (uint64_t)pol.base->list_refresh * 1000;
 	}
 	pthread_mutex_unlock(&pol.lock);
 	return NULL;
 }
+
+uint64_t
+hd_policy_request(unsigned int what)
+{
+	uint64_t t;
+
+	pthread_mutex_lock(&pol.lock);
+	pol.pending |= what;
+	t = ++pol.seq_req;
+	pthread_cond_signal(&pol.wake);
+	pthread_mutex_unlock(&pol.lock);
+	return t;
+}
+
+int
+hd_policy_wait(uint64_t ticket, unsigned int timeout_ms)
+{
+	struct timespec ts;
+	int rc;
+
+	hd_deadline_ms(&ts, timeout_ms);
+	pthread_mutex_lock(&pol.lock);
+	while (pol.seq_done < ticket && !pol.stop && pol.thread_started)
+		if (pthread_cond_timedwait(&pol.done, &pol.lock, &ts) == ETIMEDOUT)
+			break;
+	rc = pol.seq_done >= ticket ? 0 : -ETIMEDOUT;
+	pthread_mutex_unlock(&pol.lock);
+	return rc;
+}
+
+void
+hd_policy_reload_info(struct hd_policy_reload_info *r)
+{
+	pthread_mutex_lock(&pol.lock);
+	*r = pol.reload;
+	pthread_mutex_unlock(&pol.lock);
+}
+
+uint64_t
+hd_policy_pause(uint32_t seconds)
+{
+	pthread_mutex_lock(&pol.lock);
+	pol.pause_until = seconds != 0 ? mono_ms() + (uint64_t)seconds * 1000 : 0;
+	pthread_mutex_unlock(&pol.lock);
+	if (seconds != 0)
+		APP_LOG(INFO, "blocking paused for %u s", seconds);
+	else
+		APP_LOG(INFO, "blocking resumed");
+	return hd_policy_request(HD_POLICY_REQ_PAUSE);
+}
+
+uint64_t
+hd_policy_pause_left_ms(void)
+{
+	uint64_t left = 0, now = mono_ms();
+
+	pthread_mutex_lock(&pol.lock);
+	if (pol.pause_until > now)
+		left = pol.pause_until - now;
+	pthread_mutex_unlock(&pol.lock);
+	return left;
+}
+
+/* --- checks ----------------------------------------------------------------------- */
+
+static int
+local_check(const struct hd_config *cfg, char *err, size_t errlen)
+{
+	struct hd_localzone_builder *b;
+	struct hd_localzone *lz;
+	char e[HD_CONFIG_ERR_LEN];
+
+	if (cfg->n_records == 0 && cfg->n_zone_files == 0 && cfg->n_local_zones == 0)
+		return 0;
+	b = hd_localzone_builder_create();
+	if (b == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	hd_localzone_builder_auto_ptr(b, cfg->local_ptr);
+	for (unsigned int i = 0; i < cfg->n_records; i++)
+		if (hd_localzone_add_record(b, cfg->records[i].text, cfg->records[i].where, err,
+					    errlen) < 0)
+			goto fail;
+	for (unsigned int i = 0; i < cfg->n_local_zones; i++)
+		if (hd_localzone_builder_add_zone(b, cfg->local_zones[i].name, e, sizeof(e)) < 0) {
+			snprintf(err, errlen, "%s: local-zone %s: %s", cfg->local_zones[i].where,
+				 cfg->local_zones[i].name, e);
+			goto fail;
+		}
+	for (unsigned int i = 0; i < cfg->n_zone_files; i++)
+		if (hd_localzone_add_zone_file(b, cfg->zone_files[i].path, NULL, e,
+					       sizeof(e)) < 0) {
+			snprintf(err, errlen, "%s: zone-file: %s", cfg->zone_files[i].where, e);
+			goto fail;
+		}
+	lz = hd_localzone_build(b, e, sizeof(e));
+	if (lz == NULL) {
+		snprintf(err, errlen, "local records and zones: %s", e);
+		return -EINVAL;
+	}
+	hd_localzone_free(lz);
+	return 0;
+fail:
+	hd_localzone_builder_free(b);
+	return -EINVAL;
+}
+
+/* Every local list file can be read and parsed (URLs are not downloaded). */
+static int
+lists_check(const struct hd_config *cfg, char *err, size_t errlen)
+{
+	struct hd_filter_builder *fb = hd_filter_builder_create();
+	struct hd_filter_list_spec spec;
+	char e[ERR_LEN];
+	int rc = 0;
+
+	if (fb == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (unsigned int i = 0; i < cfg->n_lists && rc == 0; i++) {
+		const struct hd_config_list *l = &cfg->lists[i];
+		struct buf b = { 0 };
+		int idx;
+
+		if (l->is_url)
+			continue;
+		rc = file_read(l->source, &b, e);
+		if (rc < 0) {
+			snprintf(err, errlen, "%s: %s %s: %s", l->where, l->allow ? "allowlist" :
+				 "blocklist", l->name, e);
+		} else {
+			spec_fill(cfg, l, &spec);
+			idx = hd_filter_builder_add_list(fb, &spec, b.p != NULL ? b.p : "", b.len,
+							 NULL);
+			if (idx < 0) {
+				snprintf(err, errlen, "%s: %s %s: cannot be parsed: %s", l->where,
+					 l->allow ? "allowlist" : "blocklist", l->name,
+					 strerror(-idx));
+				rc = -EINVAL;
+			}
+		}
+		free(b.p);
+	}
+	hd_filter_builder_free(fb);
+	return rc < 0 ? -EINVAL : 0;
+}
+
+int
+hd_policy_check(const struct hd_config *cfg, int read_lists, char *err, size_t errlen)
+{
+	int rc = local_check(cfg, err, errlen);
+
+	if (rc == 0 && read_lists)
+		rc = lists_check(cfg, err, errlen);
+	return rc;
+}
+
+int
+hd_policy_state_check(const json_t *doc, char *err, size_t errlen)
+{
+	struct hd_config *c = malloc(sizeof(*c));
+	int rc;
+
+	if (c == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	pthread_mutex_lock(&pol.lock);
+	if (pol.base == NULL) {
+		pthread_mutex_unlock(&pol.lock);
+		free(c);
+		snprintf(err, errlen, "not running");
+		return -ENODEV;
+	}
+	memcpy(c, pol.base, sizeof(*c));
+	pthread_mutex_unlock(&pol.lock);
+	rc = hd_state_merge(doc, c, 1, err, errlen);
+	if (rc == 0)
+		rc = hd_config_validate(c, err, errlen);
+	if (rc == 0)
+		rc = local_check(c, err, errlen);
+	free(c);
+	return rc < 0 ? -EINVAL : 0;
+}
+
+/* --- start and stop ------------------------------------------------------------- */
 
 int
 hd_policy_init(struct hd_app *app)
@@ -1013,6 +1635,7 @@ hd_policy_init(struct hd_app *app)
 	unsigned int readers = app->n_workers + 1;
 	size_t sz = rte_rcu_qsbr_get_memsize(readers);
 	pthread_condattr_t ca;
+	uint64_t version;
 	int rc;
 
 	pol.app = app;
@@ -1024,16 +1647,30 @@ hd_policy_init(struct hd_app *app)
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&pol.wake, &ca);
+	pthread_cond_init(&pol.done, &ca);
 	pthread_condattr_destroy(&ca);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		APP_LOG(ERR, "cannot initialise libcurl");
 		return -ENOMEM;
 	}
 	pol.curl_ready = 1;
+	pol.base = malloc(sizeof(*pol.base));
+	if (pol.base == NULL || hd_state_init(&app->cfg) < 0)
+		return -ENOMEM;
+	memcpy(pol.base, &app->cfg, sizeof(*pol.base));
 	for (unsigned int w = 0; w < app->n_workers; w++)
 		for (unsigned int p = 0; p < HD_APP_PORTS_MAX; p++)
 			app->workers[w].ctx[p].filter_hits = app->workers[w].filter_hits;
-	rc = rebuild(1);
+	rc = rebuild(1, 1);
+	json_decref(hd_state_get(&version));
+	if (rc < 0 && version != 0) {
+		/* The configuration may have changed under the API's state: run without it. */
+		APP_LOG(ERR, "the API's changes (state version %" PRIu64 ") do not apply over "
+			"this configuration; starting without them (state.json is kept; the next "
+			"change through the API replaces it)", version);
+		pol.state_ignored = version;
+		rc = rebuild(1, 1);
+	}
 	if (rc < 0)
 		APP_LOG(ERR, "cannot build the blocklists and local data: %s", strerror(-rc));
 	return rc;
@@ -1044,15 +1681,16 @@ hd_policy_start(struct hd_app *app)
 {
 	int rc;
 
-	/* Nothing to reload: /heimdall/reload still answers, and rebuilds nothing. */
-	if (app->cfg.n_lists == 0 && app->cfg.n_zone_files == 0)
-		return 0;
+	RTE_SET_USED(app);
+	/* Always: the API, the cluster and SIGHUP hand their work to this thread. */
 	rc = rte_ctrl_thread_create(&pol.thread, "hd-policy", NULL, control_main, NULL);
 	if (rc != 0) {
-		APP_LOG(ERR, "cannot start the list reload thread: %s", strerror(rc));
+		APP_LOG(ERR, "cannot start the policy control thread: %s", strerror(rc));
 		return -rc;
 	}
+	pthread_mutex_lock(&pol.lock);
 	pol.thread_started = 1;
+	pthread_mutex_unlock(&pol.lock);
 	return 0;
 }
 
@@ -1063,13 +1701,16 @@ hd_policy_fini(struct hd_app *app)
 		pthread_mutex_lock(&pol.lock);
 		__atomic_store_n(&pol.stop, 1, __ATOMIC_RELAXED);
 		pthread_cond_signal(&pol.wake);
+		pthread_cond_broadcast(&pol.done);
 		pthread_mutex_unlock(&pol.lock);
 		pthread_join(pol.thread, NULL);
 		pol.thread_started = 0;
 	}
 	/* The readers are stopped: no grace period to wait for. */
-	policy_free_unshared(hd_policy_published, NULL);
+	policy_free_unshared(hd_policy_published, NULL, NULL);
 	hd_policy_published = NULL;
+	hd_filter_free(pol.held);
+	pol.held = NULL;
 	texts_drop();
 	for (unsigned int i = 0; i < HD_CONFIG_LISTS_MAX; i++) {
 		free(pol.lists[i].text);
@@ -1082,7 +1723,12 @@ hd_policy_fini(struct hd_app *app)
 	app->policy_qsv = NULL;
 	pthread_mutex_lock(&pol.lock);
 	pol.app = NULL;
+	free(pol.eff);
+	pol.eff = NULL;
+	free(pol.base);
+	pol.base = NULL;
 	pthread_mutex_unlock(&pol.lock);
+	hd_state_fini();
 }
 
 /* --- DNS over TCP ---------------------------------------------------------------- */
@@ -1118,15 +1764,13 @@ hd_policy_tcp_hook(void *arg, const struct sockaddr_storage *client,
 
 /* --- telemetry ------------------------------------------------------------------- */
 
+/* Called with pol.lock held. */
 static uint64_t
 hits_of(unsigned int i)
 {
-	const struct hd_app *app = pol.app;
-	uint64_t sum = __atomic_load_n(&slow_hits[i], __ATOMIC_RELAXED);
+	int64_t v = (int64_t)hits_raw(i) + pol.hits_offset[i];
 
-	for (unsigned int w = 0; app != NULL && app->workers != NULL && w < app->n_workers; w++)
-		sum += __atomic_load_n(&app->workers[w].filter_hits[i], __ATOMIC_RELAXED);
-	return sum;
+	return v > 0 ? (uint64_t)v : 0;
 }
 
 /*
@@ -1168,7 +1812,7 @@ list_dict(const struct hd_config_list *l, unsigned int i, int with_errors)
 	rte_tel_data_add_dict_u64(d, "allow", (uint64_t)l->allow);
 	if (!l->allow)
 		rte_tel_data_add_dict_string(d, "mode", hd_config_block_mode_name(
-					     l->mode >= 0 ? l->mode : pol.app->cfg.block_mode));
+					     l->mode >= 0 ? l->mode : pol.eff->block_mode));
 	rte_tel_data_add_dict_u64(d, "rules", ls->rules);
 	rte_tel_data_add_dict_u64(d, "rejected", ls->rep.rejected);
 	rte_tel_data_add_dict_u64(d, "skipped", ls->rep.skipped);
@@ -1188,7 +1832,7 @@ group_dict(const struct hd_config_group *g)
 {
 	struct rte_tel_data *d = rte_tel_data_alloc(), *c = rte_tel_data_alloc();
 	struct rte_tel_data *l = rte_tel_data_alloc();
-	const struct hd_config *cfg = &pol.app->cfg;
+	const struct hd_config *cfg = pol.eff;
 
 	if (d == NULL || c == NULL || l == NULL) {
 		rte_tel_data_free(d);
@@ -1229,13 +1873,13 @@ handle_filter(const char *cmd __rte_unused, const char *params, struct rte_tel_d
 	rte_tel_data_start_dict(lists);
 	rte_tel_data_start_dict(groups);
 	pthread_mutex_lock(&pol.lock);
-	if (pol.app == NULL) {
+	if (pol.app == NULL || pol.eff == NULL) {
 		pthread_mutex_unlock(&pol.lock);
 		rte_tel_data_free(lists);
 		rte_tel_data_free(groups);
 		return -ENODEV;
 	}
-	cfg = &pol.app->cfg;
+	cfg = pol.eff;
 	for (unsigned int i = 0; i < cfg->n_lists && rc == 0; i++) {
 		struct rte_tel_data *one;
 
@@ -1295,12 +1939,12 @@ handle_records(const char *cmd __rte_unused, const char *params __rte_unused,
 	rte_tel_data_start_dict(d);
 	rte_tel_data_start_dict(files);
 	pthread_mutex_lock(&pol.lock);
-	if (pol.app == NULL) {
+	if (pol.app == NULL || pol.eff == NULL) {
 		pthread_mutex_unlock(&pol.lock);
 		rte_tel_data_free(files);
 		return -ENODEV;
 	}
-	cfg = &pol.app->cfg;
+	cfg = pol.eff;
 	rte_tel_data_add_dict_u64(d, "records", pol.n_records);
 	rte_tel_data_add_dict_u64(d, "zones", pol.n_zones);
 	rte_tel_data_add_dict_u64(d, "generation", pol.generation);
@@ -1335,19 +1979,39 @@ handle_reload(const char *cmd __rte_unused, const char *params __rte_unused,
 	      struct rte_tel_data *d)
 {
 	uint64_t gen;
-	int started;
 
+	/* The same as SIGHUP: the configuration file, then every list and zone file. */
+	(void)hd_policy_request(HD_POLICY_REQ_RELOAD | HD_POLICY_REQ_ANNOUNCE);
 	pthread_mutex_lock(&pol.lock);
-	started = pol.thread_started;
-	if (started) {
-		pol.reload = 1;
-		pthread_cond_signal(&pol.wake);
-	}
 	gen = pol.generation;
 	pthread_mutex_unlock(&pol.lock);
 	rte_tel_data_start_dict(d);
-	rte_tel_data_add_dict_string(d, "reload", started ? "started" :
-				     "nothing to reload (no lists or zone files)");
+	rte_tel_data_add_dict_string(d, "reload", "started");
+	rte_tel_data_add_dict_u64(d, "generation", gen);
+	return 0;
+}
+
+/* /heimdall/control: reloads (applied, refused, why), state version, pause. */
+static int
+handle_control(const char *cmd __rte_unused, const char *params __rte_unused,
+	       struct rte_tel_data *d)
+{
+	struct hd_policy_reload_info r;
+	uint64_t gen, version, left = hd_policy_pause_left_ms();
+
+	hd_policy_reload_info(&r);
+	pthread_mutex_lock(&pol.lock);
+	gen = pol.generation;
+	version = pol.state_version;
+	pthread_mutex_unlock(&pol.lock);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "reloads", r.ok);
+	rte_tel_data_add_dict_u64(d, "reload_failures", r.failed);
+	rte_tel_data_add_dict_u64(d, "last_reload_at", (uint64_t)r.last_at);
+	rte_tel_data_add_dict_string(d, "last_reload_error", r.last_error);
+	rte_tel_data_add_dict_string(d, "needs_restart", r.needs_restart);
+	rte_tel_data_add_dict_u64(d, "state_version", version);
+	rte_tel_data_add_dict_u64(d, "blocking_paused_ms", left);
 	rte_tel_data_add_dict_u64(d, "generation", gen);
 	return 0;
 }
@@ -1367,9 +2031,130 @@ hd_policy_telemetry_register(void)
 		  "Local records and zones, zone file states, generation. No parameters." },
 		{ "/heimdall/reload", handle_reload,
 		  "Reload every list and zone file now; returns the generation in use. No parameters." },
+		{ "/heimdall/control", handle_control,
+		  "Config reloads (applied, refused, last error, needs restart), API state version, pause. No parameters." },
 	};
 
 	for (unsigned int i = 0; i < RTE_DIM(cmds); i++)
 		if (rte_telemetry_register_cmd(cmds[i].cmd, cmds[i].fn, cmds[i].help) != 0)
 			APP_LOG(WARNING, "cannot register telemetry command %s", cmds[i].cmd);
+}
+
+/* --- metrics ------------------------------------------------------------------------ */
+
+unsigned int
+hd_policy_lists_get(struct hd_policy_list_stat *out, unsigned int max)
+{
+	unsigned int i, n = 0;
+
+	pthread_mutex_lock(&pol.lock);
+	for (i = 0; pol.eff != NULL && i < pol.eff->n_lists && n < max; i++, n++) {
+		snprintf(out[n].name, sizeof(out[n].name), "%s", pol.eff->lists[i].name);
+		out[n].rules = pol.lists[i].rules;
+		out[n].hits = hits_of(i);
+	}
+	pthread_mutex_unlock(&pol.lock);
+	return n;
+}
+
+/* --- for the REST API ----------------------------------------------------------------- */
+
+static json_t *
+strings_json(const char (*v)[HD_CONFIG_NAME_LEN], unsigned int n)
+{
+	json_t *a = json_array();
+
+	for (unsigned int i = 0; a != NULL && i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+json_t *
+hd_policy_lists_json(void)
+{
+	json_t *out = json_array();
+	const struct hd_config *cfg;
+
+	pthread_mutex_lock(&pol.lock);
+	cfg = pol.eff;
+	for (unsigned int i = 0; out != NULL && cfg != NULL && i < cfg->n_lists; i++) {
+		const struct hd_config_list *l = &cfg->lists[i];
+		const struct list_state *ls = &pol.lists[i];
+		const char *syn = hd_filter_syntax_name(ls->rep.syntax);
+		const char *origin = i < pol.n_cfg_lists ? "config" :
+			strcmp(l->name, HD_STATE_CUSTOM_BLOCK) == 0 ||
+			strcmp(l->name, HD_STATE_CUSTOM_ALLOW) == 0 ? "entries" : "api";
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:b}",
+			"name", l->name, "source", l->source, "kind", l->allow ? "allow" : "block",
+			"syntax", ls->have && syn != NULL ? syn : l->syntax, "origin", origin,
+			"rules", (json_int_t)ls->rules, "hits", (json_int_t)hits_of(i),
+			"loaded_at", (json_int_t)ls->loaded_at, "last_error", ls->last_error,
+			"read_only", strcmp(origin, "api") != 0);
+
+		if (o != NULL && !l->allow)
+			json_object_set_new(o, "mode", json_string(hd_config_block_mode_name(
+				l->mode >= 0 ? l->mode : cfg->block_mode)));
+		json_array_append_new(out, o);
+	}
+	pthread_mutex_unlock(&pol.lock);
+	return out;
+}
+
+json_t *
+hd_policy_config_records_json(void)
+{
+	json_t *out = json_array();
+
+	pthread_mutex_lock(&pol.lock);
+	for (unsigned int i = 0; out != NULL && pol.base != NULL && i < pol.base->n_records; i++)
+		json_array_append_new(out, json_pack("{s:s, s:s}", "record",
+			pol.base->records[i].text, "where", pol.base->records[i].where));
+	pthread_mutex_unlock(&pol.lock);
+	return out;
+}
+
+json_t *
+hd_policy_config_groups_json(void)
+{
+	json_t *out = json_array();
+
+	pthread_mutex_lock(&pol.lock);
+	for (unsigned int g = 0; out != NULL && pol.base != NULL && g < pol.base->n_groups; g++) {
+		const struct hd_config_group *gr = &pol.base->groups[g];
+		json_t *c = json_array(), *o;
+
+		for (unsigned int i = 0; c != NULL && i < gr->n_subnets; i++)
+			json_array_append_new(c, json_string(gr->subnets[i]));
+		o = json_pack("{s:s, s:o, s:s}", "name", gr->name, "clients", c, "where",
+			      gr->where);
+		if (o != NULL && !gr->all_lists)
+			json_object_set_new(o, "lists", strings_json(gr->lists, gr->n_lists));
+		json_array_append_new(out, o);
+	}
+	pthread_mutex_unlock(&pol.lock);
+	return out;
+}
+
+int
+hd_policy_config_has_list(const char *name)
+{
+	int found = 0;
+
+	pthread_mutex_lock(&pol.lock);
+	for (unsigned int i = 0; pol.base != NULL && i < pol.base->n_lists; i++)
+		found |= strcmp(pol.base->lists[i].name, name) == 0;
+	pthread_mutex_unlock(&pol.lock);
+	return found;
+}
+
+int
+hd_policy_config_has_group(const char *name)
+{
+	int found = 0;
+
+	pthread_mutex_lock(&pol.lock);
+	for (unsigned int i = 0; pol.base != NULL && i < pol.base->n_groups; i++)
+		found |= strcmp(pol.base->groups[i].name, name) == 0;
+	pthread_mutex_unlock(&pol.lock);
+	return found;
 }

@@ -26,18 +26,26 @@
  * a Redis hit is answered and cached locally with the time it has left.
  * Every answer an upstream gives is written to Redis. Redis is polled
  * without waiting, so its being slow or down never stops the answers.
+ * The cluster's membership and control sync (cluster.c) use the same
+ * client from the 100 ms timer.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
 #include <rte_mempool.h>
 
 #include "hd_app.h"
 #include "hd_clock.h"
+#include "hd_histo.h"
+#include "hd_http.h"
+#include "hd_querylog.h"
 #include "hd_replica.h"
 #include "cluster.h"
 
@@ -45,9 +53,16 @@
 #define EXPIRE_BUDGET	1024
 
 static struct hd_stats_lcore *sp_stats;
+/*
+ * Offset of an mbuf field holding the TSC when the slow path took the miss
+ * off its ring, for /metrics' answer-time histogram; -1: not timed.
+ */
+static int miss_tsc_off = -1;
 /* The cluster's Redis; NULL without a redis URL. */
 static struct hd_replica *replica;
 static struct hd_cluster_snap cl_snap;
+/* cl_snap.redis_addr is a string: copied under this lock, the rest are atomics. */
+static pthread_mutex_t cl_addr_lock = PTHREAD_MUTEX_INITIALIZER;
 /*
  * The last answer written to Redis: the clients waiting on one upstream
  * question all get the same answer, which needs writing once. The store
@@ -85,15 +100,19 @@ reply_send(struct hd_app *app, struct rte_mbuf *m)
  */
 static void
 reply_finish(struct hd_app *app, struct rte_mbuf *m, const struct hd_dns_answer *a, int rcode,
-	     uint32_t stale_ttl)
+	     uint32_t stale_ttl, unsigned int ql_status)
 {
 	uint16_t cap = (uint16_t)(rte_pktmbuf_tailroom(m) + m->data_len);
+	uint64_t taken = miss_tsc_off >= 0 ? *RTE_MBUF_DYNFIELD(m, miss_tsc_off, uint64_t *) : 0;
+	/* The query log reads the query before the reply overwrites it (ql_status: its status). */
+	struct hd_querylog_rec *qlr = hd_querylog_slow_begin(m, ql_status, taken);
 	int len;
 
 	/* The answer is cached as it is; this client may still be blocked from it (cloaking). */
 	len = hd_fastpath_reply_policy(&app->fp_conf[m->port], sp_stats, hd_policy_current(),
 				       hd_policy_slow_hits(), rte_pktmbuf_mtod(m, uint8_t *),
 				       m->data_len, cap, a, rcode, hd_clock_sec(), stale_ttl);
+	hd_querylog_slow_end(qlr, m, len);
 	if (len < 0) {
 		hd_stats_inc(sp_stats, HD_STAT_dropped);
 		rte_pktmbuf_free(m);
@@ -102,6 +121,8 @@ reply_finish(struct hd_app *app, struct rte_mbuf *m, const struct hd_dns_answer 
 	m->data_len = (uint16_t)len;
 	m->pkt_len = (uint32_t)len;
 	reply_send(app, m);
+	if (taken != 0)
+		hd_histo_add(&hd_metrics_answer_histo, rte_rdtsc() - taken);
 }
 
 /*
@@ -124,7 +145,8 @@ reply_stale(struct hd_app *app, struct rte_mbuf *m, const struct hd_dns_query *q
 		return -ENOENT;
 	if (stale)
 		hd_stats_inc(sp_stats, HD_STAT_stale_answers);
-	reply_finish(app, m, a, HD_DNS_RCODE_NOERROR, stale ? app->cfg.stale_ttl : 0);
+	reply_finish(app, m, a, HD_DNS_RCODE_NOERROR, stale ? app->cfg.stale_ttl : 0,
+		     stale ? HD_QUERYLOG_STALE : HD_QUERYLOG_CACHED);
 	return 0;
 }
 
@@ -167,7 +189,8 @@ upstream_done(void *arg, void *client, const struct hd_dns_query *q,
 	}
 	if (a == NULL && rcode == HD_DNS_RCODE_SERVFAIL && reply_stale(app, m, q) == 0)
 		return;
-	reply_finish(app, m, a, rcode, 0);
+	reply_finish(app, m, a, rcode, 0, a == NULL && rcode == HD_DNS_RCODE_SERVFAIL ?
+		     HD_QUERYLOG_SERVFAIL : HD_QUERYLOG_FORWARDED);
 }
 
 /* Ask the upstreams for @p q on behalf of client @p m. */
@@ -175,7 +198,7 @@ static void
 upstream_ask(struct hd_app *app, struct rte_mbuf *m, const struct hd_dns_query *q)
 {
 	if (hd_upstream_resolve(app->upstream, q, m) < 0 && reply_stale(app, m, q) != 0)
-		reply_finish(app, m, NULL, HD_DNS_RCODE_SERVFAIL, 0);
+		reply_finish(app, m, NULL, HD_DNS_RCODE_SERVFAIL, 0, HD_QUERYLOG_SERVFAIL);
 }
 
 /* Redis answered (@p a) or not (NULL) a miss of client @p ctx. */
@@ -195,7 +218,7 @@ l2_done(void *arg, void *ctx, const struct hd_dns_query *q, struct hd_dns_answer
 		upstream_ask(app, m, q);
 		return;
 	}
-	reply_finish(app, m, a, HD_DNS_RCODE_NOERROR, 0);
+	reply_finish(app, m, a, HD_DNS_RCODE_NOERROR, 0, HD_QUERYLOG_REPLICA);
 	/* The cache takes @p a in every case; the next client is answered by a worker. */
 	hd_cache_key_from_query(&k, q);
 	(void)hd_cache_insert(app->cache, &k, a, a->stored);
@@ -209,6 +232,8 @@ miss_handle(struct hd_app *app, struct rte_mbuf *m)
 	struct hd_dns_query q;
 	struct hd_cache_key k;
 
+	if (miss_tsc_off >= 0)
+		*RTE_MBUF_DYNFIELD(m, miss_tsc_off, uint64_t *) = rte_rdtsc();
 	/* The worker classified and parsed this frame; it cannot fail unless corrupted. */
 	if (hd_fastpath_query(conf, rte_pktmbuf_mtod(m, uint8_t *), m->data_len, &q) < 0) {
 		hd_stats_inc(sp_stats, HD_STAT_dropped);
@@ -219,7 +244,7 @@ miss_handle(struct hd_app *app, struct rte_mbuf *m)
 	hd_cache_key_from_query(&k, &q);
 	a = hd_cache_lookup(app->cache, &k, hd_clock_sec(), NULL);
 	if (a != NULL) {
-		reply_finish(app, m, a, HD_DNS_RCODE_NOERROR, 0);
+		reply_finish(app, m, a, HD_DNS_RCODE_NOERROR, 0, HD_QUERYLOG_CACHED);
 		return;
 	}
 	/* Down, or too busy: straight upstream. */
@@ -308,6 +333,9 @@ hd_cluster_snap_get(struct hd_cluster_snap *s)
 	s->l2_misses = __atomic_load_n(&cl_snap.l2_misses, __ATOMIC_RELAXED);
 	s->l2_rejected = __atomic_load_n(&cl_snap.l2_rejected, __ATOMIC_RELAXED);
 	s->outstanding = __atomic_load_n(&cl_snap.outstanding, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&cl_addr_lock);
+	memcpy(s->redis_addr, cl_snap.redis_addr, sizeof(s->redis_addr));
+	pthread_mutex_unlock(&cl_addr_lock);
 }
 
 static void
@@ -326,6 +354,9 @@ cluster_snapshot(void)
 	__atomic_store_n(&cl_snap.l2_misses, st.l2_misses, __ATOMIC_RELAXED);
 	__atomic_store_n(&cl_snap.l2_rejected, st.l2_rejected, __ATOMIC_RELAXED);
 	__atomic_store_n(&cl_snap.outstanding, st.outstanding, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&cl_addr_lock);
+	snprintf(cl_snap.redis_addr, sizeof(cl_snap.redis_addr), "%s", st.redis_addr);
+	pthread_mutex_unlock(&cl_addr_lock);
 }
 
 static void
@@ -335,8 +366,12 @@ timer_run(struct hd_app *app)
 	hd_cache_expire(app->cache, hd_clock_sec(), EXPIRE_BUDGET);
 	upstream_snapshot(app);
 	cluster_snapshot();
+	/* Membership heartbeats, member reads, control changes (cluster.c). */
+	hd_cluster_tick(hd_clock_ms());
 	/* Periodic cache saves (persist.c): this thread is the cache's writer. */
 	hd_persist_tick(app);
+	/* The API's cache flushes (api.c), for the same reason. */
+	hd_api_cache_work(app);
 }
 
 static void
@@ -427,15 +462,43 @@ replica_init(struct hd_app *app, const struct hd_upstream_params *up)
 	rp.timeout_ms = cfg->redis_timeout_ms;
 	rp.max_outstanding = 4096;
 	rp.limits = up->limits;
+	rp.tls = cfg->redis.tls;
+	rp.ca_file = cfg->redis_ca_file;
+	rp.sentinels = cfg->redis_sentinel;
+	rp.sentinel_master = cfg->redis_sentinel_master;
 	replica = hd_replica_create(&rp);
 	if (replica == NULL) {
 		APP_LOG(ERR, "cannot start the Redis client: %s", rte_strerror(rte_errno));
 		return -rte_errno;
 	}
 	__atomic_store_n(&cl_snap.enabled, 1, __ATOMIC_RELAXED);
-	APP_LOG(INFO, "cluster: node %s, redis %s:%u db %u, key prefix %s", cfg->node_id,
-		cfg->redis.host, cfg->redis.port, cfg->redis.db, cfg->redis_prefix);
+	if (hd_cluster_start(app, replica) < 0)
+		return -EINVAL;
+	if (cfg->redis_sentinel[0] != '\0')
+		APP_LOG(INFO, "cluster: node %s, redis master %s from sentinels %s, db %u%s, key "
+			"prefix %s", cfg->node_id, cfg->redis_sentinel_master, cfg->redis_sentinel,
+			cfg->redis.db, cfg->redis.tls ? " (TLS)" : "", cfg->redis_prefix);
+	else
+		APP_LOG(INFO, "cluster: node %s, redis %s:%u db %u%s, key prefix %s", cfg->node_id,
+			cfg->redis.host, cfg->redis.port, cfg->redis.db,
+			cfg->redis.tls ? " (TLS)" : "", cfg->redis_prefix);
 	return 0;
+}
+
+static void
+answer_timing_init(void)
+{
+	static const struct rte_mbuf_dynfield desc = {
+		.name = "heimdall_miss_tsc",
+		.size = sizeof(uint64_t),
+		.align = __alignof__(uint64_t),
+	};
+
+	hd_histo_init(&hd_metrics_answer_histo, rte_get_tsc_hz());
+	miss_tsc_off = rte_mbuf_dynfield_register(&desc);
+	if (miss_tsc_off < 0)
+		APP_LOG(WARNING, "no room in the mbuf for the answer time: "
+			"heimdall_slowpath_answer_seconds stays empty");
 }
 
 int
@@ -447,6 +510,7 @@ hd_slowpath_init(struct hd_app *app)
 	int stale = cfg->serve_stale && cfg->stale_window > 0;
 
 	sp_stats = hd_stats_self();
+	answer_timing_init();
 	memset(&up, 0, sizeof(up));
 	servers_fill(&up, cfg);
 	listen_fill(&up, cfg);
@@ -499,6 +563,8 @@ hd_slowpath_run(struct hd_app *app)
 		if (replica != NULL)
 			hd_replica_poll(replica, now);
 		if (now >= next_timer) {
+			/* /health: the loop runs. */
+			__atomic_store_n(&hd_http_loop_tsc, rte_get_tsc_cycles(), __ATOMIC_RELAXED);
 			timer_run(app);
 			next_timer = now + TIMER_MS;
 		}
@@ -534,6 +600,7 @@ hd_slowpath_fini(struct hd_app *app)
 {
 	app->stopping = 1;
 	/* Lookups still waiting for Redis get their callback here, which frees the mbufs. */
+	hd_cluster_stop();
 	hd_replica_free(replica);
 	replica = NULL;
 	/* Outstanding requests get their callback (SERVFAIL) here, which frees the mbufs. */

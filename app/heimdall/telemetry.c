@@ -304,6 +304,8 @@ handle_cluster(const char *cmd __rte_unused, const char *params __rte_unused,
 	rte_tel_data_add_dict_string(d, "node_id", hd_app.cfg.node_id);
 	rte_tel_data_add_dict_string(d, "redis", !s.enabled ? "off" :
 				     hd_replica_state_name((enum hd_replica_state)s.state));
+	if (s.enabled)
+		rte_tel_data_add_dict_string(d, "redis_addr", s.redis_addr);
 	rte_tel_data_add_dict_u64(d, "writes", s.writes);
 	rte_tel_data_add_dict_u64(d, "write_dropped", s.write_dropped);
 	rte_tel_data_add_dict_u64(d, "write_errors", s.write_errors);
@@ -311,7 +313,8 @@ handle_cluster(const char *cmd __rte_unused, const char *params __rte_unused,
 	rte_tel_data_add_dict_u64(d, "l2_misses", s.l2_misses);
 	rte_tel_data_add_dict_u64(d, "l2_rejected", s.l2_rejected);
 	rte_tel_data_add_dict_u64(d, "outstanding", s.outstanding);
-	return 0;
+	/* Members, totals and control sync (cluster.c). */
+	return hd_cluster_telemetry(d);
 }
 
 /*
@@ -337,6 +340,6 @@ hd_telemetry_register(void)
 	reg("/heimdall/config", handle_config,
 	    "Running configuration: listen addresses, upstreams, DNS port, ports. No parameters.");
 	reg("/heimdall/cluster", handle_cluster,
-	    "Node id, Redis state, writes/dropped, L2 hits/misses/rejected. No parameters.");
+	    "Node id, Redis state and L2 counters, members and their state, cluster totals. No parameters.");
 	hd_policy_telemetry_register();
 }

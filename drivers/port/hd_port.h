@@ -29,7 +29,15 @@ enum hd_port_mode {
 	HD_PORT_VIRTIO_USER,	/**< net_virtio_user */
 	HD_PORT_RING,		/**< net_ring: benchmarks, no wire */
 	HD_PORT_OTHER,		/**< any other vdev (pcap, null, ...) */
+	/**
+	 * net_tap vdev named HD_PORT_EXCEPTION_PREFIX...: not a DNS port but the
+	 * kernel's way in and out of a data port (the exception path).
+	 */
+	HD_PORT_EXCEPTION,
 };
+
+/** Device-name prefix that makes a net_tap vdev an exception port. */
+#define HD_PORT_EXCEPTION_PREFIX "net_tap_exc"
 
 /** Name of the XDP program inside heimdall_xdp.o (as the kernel shows it). */
 #define HD_PORT_XDP_PROG_NAME "heimdall_xdp"
@@ -61,6 +69,13 @@ struct hd_port {
 	/** Listen addresses hd_port_addr_add() put on ifname; removed at close. */
 	struct hd_config_addr added[HD_PORT_ADDR_MAX];
 	unsigned int n_added;
+	/**
+	 * Exception path pairing, set by the application after hd_port_init()
+	 * (which sets both to -1): on a data port, its exception port; on an
+	 * exception port, the data port it serves.
+	 */
+	int exc_port;
+	int data_port;
 };
 
 /** @return a short name for @p m ("af_xdp", "pci", ...). */
@@ -68,6 +83,21 @@ const char *hd_port_mode_name(enum hd_port_mode m);
 
 /** @return the mode of a port driven by PMD @p driver_name. */
 enum hd_port_mode hd_port_mode_from_driver(const char *driver_name);
+
+/**
+ * @return the mode of ethdev @p dev_name driven by @p driver_name: as
+ *   hd_port_mode_from_driver(), except HD_PORT_EXCEPTION for a net_tap
+ *   device whose name starts with HD_PORT_EXCEPTION_PREFIX.
+ */
+enum hd_port_mode hd_port_mode_from_names(const char *driver_name, const char *dev_name);
+
+/**
+ * Give the kernel side of exception port @p exc the MAC of the data port
+ * @p data, so the kernel's frames leave with the data port's source MAC
+ * and the frames handed to it are addressed to it.
+ * @return 0 or a negative errno (logged).
+ */
+int hd_port_exception_pair(struct hd_port *exc, const struct hd_port *data);
 
 /**
  * Probe, configure and start ethdev @p port_id: one mempool on the port's

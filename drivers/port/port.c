@@ -36,6 +36,7 @@ hd_port_mode_name(enum hd_port_mode m)
 	case HD_PORT_VIRTIO_USER: return "virtio_user";
 	case HD_PORT_RING: return "ring";
 	case HD_PORT_OTHER: return "other";
+	case HD_PORT_EXCEPTION: return "exception";
 	}
 	return "unknown";
 }
@@ -54,6 +55,39 @@ hd_port_mode_from_driver(const char *driver_name)
 	if (strncmp(driver_name, "net_", 4) == 0)
 		return HD_PORT_OTHER;
 	return HD_PORT_PCI;
+}
+
+enum hd_port_mode
+hd_port_mode_from_names(const char *driver_name, const char *dev_name)
+{
+	enum hd_port_mode m = hd_port_mode_from_driver(driver_name);
+
+	if (m == HD_PORT_TAP && dev_name != NULL &&
+	    strncmp(dev_name, HD_PORT_EXCEPTION_PREFIX, strlen(HD_PORT_EXCEPTION_PREFIX)) == 0)
+		return HD_PORT_EXCEPTION;
+	return m;
+}
+
+int
+hd_port_exception_pair(struct hd_port *exc, const struct hd_port *data)
+{
+	struct rte_ether_addr mac = data->mac;
+	int ret;
+
+	/* The tap PMD sets the MAC of its kernel interface too (SIOCSIFHWADDR). */
+	ret = rte_eth_dev_default_mac_addr_set(exc->port_id, &mac);
+	if (ret < 0) {
+		PORT_LOG(ERR, "%s: cannot take the MAC of %s: %s", exc->name, data->name,
+			 rte_strerror(-ret));
+		return ret;
+	}
+	exc->mac = data->mac;
+	exc->data_port = data->port_id;
+	PORT_LOG(INFO, "%s%s%s: exception port of %s (" RTE_ETHER_ADDR_PRT_FMT "): what is not "
+		 "DNS for heimdall goes to the kernel there, and the kernel's frames leave through %s",
+		 exc->name, exc->ifname[0] ? " on " : "", exc->ifname, data->name,
+		 RTE_ETHER_ADDR_BYTES(&data->mac), data->name);
+	return 0;
 }
 
 static int
@@ -104,7 +138,9 @@ port_conf_fill(struct rte_eth_conf *conf, const struct rte_eth_dev_info *info, u
 static int
 port_configure(struct hd_port *p, const struct rte_eth_dev_info *info, uint16_t n)
 {
-	int extra_txq = p->mode != HD_PORT_AF_XDP && p->mode != HD_PORT_AF_PACKET;
+	/* The slow path never sends to the kernel: an exception port needs no extra queue. */
+	int extra_txq = p->mode != HD_PORT_AF_XDP && p->mode != HD_PORT_AF_PACKET &&
+			p->mode != HD_PORT_EXCEPTION;
 	struct rte_eth_conf conf;
 	int ret;
 
@@ -174,10 +210,12 @@ port_identify(struct hd_port *p, uint16_t port_id, const struct rte_eth_dev_info
 
 	p->port_id = port_id;
 	p->slow_txq = -1;
+	p->exc_port = -1;
+	p->data_port = -1;
 	if (rte_eth_dev_get_name_by_port(port_id, p->name) != 0)
 		snprintf(p->name, sizeof(p->name), "port%u", port_id);
 	snprintf(p->driver, sizeof(p->driver), "%s", info->driver_name ? info->driver_name : "?");
-	p->mode = hd_port_mode_from_driver(info->driver_name);
+	p->mode = hd_port_mode_from_names(info->driver_name, p->name);
 	p->ifindex = info->if_index;
 	if (p->ifindex == 0 || if_indextoname(p->ifindex, p->ifname) == NULL) {
 		p->ifindex = 0;
@@ -234,6 +272,7 @@ hd_port_init(struct hd_port *p, uint16_t port_id, const struct hd_port_params *p
 		 p->name, hd_port_mode_name(p->mode), p->driver,
 		 p->ifname[0] ? " on " : "", p->ifname,
 		 RTE_ETHER_ADDR_BYTES(&p->mac), p->n_rxq, p->n_txq,
+		 p->mode == HD_PORT_EXCEPTION ? "does not use it" :
 		 p->slow_txq >= 0 ? "has its own TX queue" : "replies through the workers");
 	return 0;
 }
