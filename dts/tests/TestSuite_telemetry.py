@@ -10,7 +10,8 @@ from framework import heimdall as hd
 from framework.telemetry import lcore_values
 
 REQUIRED = ["rx_packets", "queries", "cache_hits", "cache_misses", "upstream_queries",
-            "upstream_timeouts", "formerr", "notimpl", "dropped", "tc_replies", "tcp_queries"]
+            "upstream_timeouts", "formerr", "notimpl", "dropped", "tc_replies", "tcp_queries",
+            "to_kernel", "from_kernel"]
 
 
 def _dpdk_telemetry(prefix, commands):
