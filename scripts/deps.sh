@@ -19,6 +19,9 @@ pkgs=(
 	prometheus yamllint systemd
 	python3-pytest python3-dnspython python3-scapy
 )
+# scripts/check-packaging.sh installs its Dockerfile linter with npm; any npm
+# does (Debian's, or one that came with another Node.js build).
+command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -5,7 +5,8 @@
 #   1. packages (scripts/deps.sh) and hugepages (scripts/hugepages.sh)
 #   2. build/ with -Dwerror=true, then the CUnit suites (meson test)
 #   3. build-asan/ (-Db_sanitize=address,undefined), the CUnit suites again
-#   4. build-fuzz/ (clang, -Dfuzz=true), the packet fuzz target for 60 s
+#   4. build-fuzz/ (clang, -Dfuzz=true), each fuzz target (packet, querylog) for 60 s
+#      then the packaging checks (scripts/check-packaging.sh, its own release build)
 #   5. the test network, knotd, and the end-to-end suites (pytest dts/tests)
 # Every stage runs even when an earlier test stage failed (a failed build
 # stops what needs it); the exit code is non-zero if anything failed.
@@ -102,29 +103,37 @@ if [ $asan = 1 ]; then
 fi
 
 if [ $fuzz = 1 ]; then
+	# Each target: tests/fuzz/fuzz_NAME, seeds in tests/fuzz/corpus/NAME.
+	targets=(packet querylog)
 	stage "fuzz build ($b-fuzz/, clang, -Dfuzz=true)"
 	if CC=clang setup "$b-fuzz" -Dfuzz=true -Dtests=false &&
-		ninja -C "$b-fuzz" -j2 tests/fuzz/fuzz_packet; then
-		fz="$b-fuzz"/tests/fuzz/fuzz_packet
-		corpus=tests/fuzz/corpus/packet
-		if [ ! -x "$fz" ]; then
-			hd_log "fuzz target $fz was not built" >&2
-			failed+=("fuzz build")
-		elif [ ! -d "$corpus" ] || [ -z "$(ls -A "$corpus")" ]; then
-			hd_log "seed corpus $corpus is missing or empty" >&2
-			failed+=("fuzz corpus")
-		else
-			stage "fuzzing fuzz_packet for ${fuzz_seconds} s"
-			# New inputs go to a scratch corpus: the seed corpus in git stays as it is.
-			work="$b-fuzz"/tests/fuzz/corpus-packet
-			mkdir -p "$work" "$b-fuzz"/tests/fuzz/artifacts
-			run "fuzz_packet" "$fz" -max_total_time="$fuzz_seconds" -print_final_stats=1 \
-				-artifact_prefix="$b-fuzz"/tests/fuzz/artifacts/ "$work" "$corpus"
-		fi
+		ninja -C "$b-fuzz" -j2 "${targets[@]/#/tests/fuzz/fuzz_}"; then
+		mkdir -p "$b-fuzz"/tests/fuzz/artifacts
+		for t in "${targets[@]}"; do
+			fz="$b-fuzz"/tests/fuzz/fuzz_$t
+			corpus=tests/fuzz/corpus/$t
+			if [ ! -x "$fz" ]; then
+				hd_log "fuzz target $fz was not built" >&2
+				failed+=("fuzz build")
+			elif [ ! -d "$corpus" ] || [ -z "$(ls -A "$corpus")" ]; then
+				hd_log "seed corpus $corpus is missing or empty" >&2
+				failed+=("fuzz corpus $t")
+			else
+				stage "fuzzing fuzz_$t for ${fuzz_seconds} s"
+				# New inputs go to a scratch corpus: the seed corpus in git stays as it is.
+				work="$b-fuzz"/tests/fuzz/corpus-$t
+				mkdir -p "$work"
+				run "fuzz_$t" "$fz" -max_total_time="$fuzz_seconds" -print_final_stats=1 \
+					-artifact_prefix="$b-fuzz"/tests/fuzz/artifacts/ "$work" "$corpus"
+			fi
+		done
 	else
 		failed+=("fuzz build")
 	fi
 fi
+
+stage "packaging (scripts/check-packaging.sh: release build, Dockerfile, unit, chart, dashboard)"
+run "packaging checks" bash scripts/check-packaging.sh
 
 stage "test network and upstream"
 bash scripts/testnet.sh up
