@@ -97,10 +97,17 @@ bash scripts/upstream.sh start
 trap 'stop_all' EXIT
 hd_log "6/6 heimdall"
 mkdir -p "$HD_RUN_DIR"
+http=127.0.0.1:8053
+# The REST API's writes need a token; this one lives as long as the demo.
+token=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+echo "$token" >"$HD_RUN_DIR/demo-token"
+chmod 600 "$HD_RUN_DIR/demo-token"
 cmd=("$bin" -l 0-1 --no-pci --vdev=net_af_xdp0,iface=$HD_SRV_IF --
 	--listen 10.53.0.1 --listen fd53::1 --upstream 127.0.0.1:$HD_UPSTREAM_PORT
 	--record "nas.lab.home.arpa A 192.168.1.10" --local-zone lab.home.arpa
-	--blocklist etc/blocklists/demo.hosts)
+	--blocklist etc/blocklists/demo.hosts
+	--http-port "${http##*:}" --api-token-file "$HD_RUN_DIR/demo-token"
+	--state-dir "$HD_RUN_DIR/demo-state")
 printf '$ '; printf '%q ' "${cmd[@]}"; echo '&'
 "${cmd[@]}" >"$log" 2>&1 </dev/null &
 echo $! >"$pidfile"
@@ -128,12 +135,29 @@ ask @10.53.0.1 nas.lab.home.arpa A          # a local record, never forwarded
 ask @10.53.0.1 -x 192.168.1.10              # its automatic PTR
 ask @10.53.0.1 doubleclick.net A            # blocked by etc/blocklists/demo.hosts
 
+# The HTTP side: metrics, readiness, a record added through the API, the query log.
+show() {
+	echo
+	echo "\$ $*"
+	"$@" 2>&1 | head -n "${lines:-8}" | sed 's/^/   /'
+}
+auth="Authorization: Bearer \$(cat $HD_RUN_DIR/demo-token)"
+lines=6 show sh -c "curl -s http://$http/metrics | grep -E '^heimdall_(queries|cache_hits|blocked)_total'"
+show curl -s "http://$http/ready"
+show sh -c "curl -s -H \"$auth\" -X POST http://$http/api/records -d '{\"record\": \"printer.lab.home.arpa 300 A 192.168.1.20\"}'"
+ask @10.53.0.1 printer.lab.home.arpa A      # added through the API a moment ago
+lines=4 show sh -c "curl -s -H \"$auth\" 'http://$http/api/querylog?limit=3' | \
+	$HD_PYTHON -c 'import json,sys; [print(e) for e in json.load(sys.stdin)[\"records\"]]'"
+
 cat <<EOF
 
 heimdall $(cat "$pidfile") is serving 10.53.0.1 and fd53::1 on $HD_SRV_IF (client namespace: $HD_NS).
   ask it:      ip netns exec $HD_NS kdig @10.53.0.1 www.heimdall.test
   telemetry:   dpdk-telemetry.py -f $prefix     then  /heimdall/stats
-  metrics:     Prometheus /metrics comes with the HTTP API (a later issue)
+  metrics:     curl http://$http/metrics    (Prometheus; docs/monitoring.md)
+  health:      curl http://$http/health  and  /ready
+  API:         curl -H "Authorization: Bearer \$(cat $HD_RUN_DIR/demo-token)" http://$http/api/records
+               (docs/api.md; the query log: /api/querylog, docs/querylog.md)
   its log:     $log
   upstream:    knotd on 127.0.0.1:$HD_UPSTREAM_PORT, zones in dts/zones/
 EOF
