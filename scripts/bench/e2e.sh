@@ -7,7 +7,9 @@
 # Both forward to one local knotd; the cache is warmed before each measurement.
 #
 # Usage: scripts/bench/e2e.sh [--seconds N] [--rates "100000 200000 400000"]
-#                             [--names N] [--build DIR] [--no-unbound]
+#                             [--names N] [--build DIR] [--no-unbound] [--redis]
+# --redis: heimdall runs a second time with a Redis L2 (a redis-server of the
+# script's own on 127.0.0.1:6398), to show what replication costs the hits.
 # Prints one line per (server, rate) and a summary table; exits non-zero when
 # a server fails to start or answers nothing.
 set -euo pipefail
@@ -18,6 +20,7 @@ rates="100000 200000 400000"
 names=1000
 build="$here/build"
 with_unbound=1
+with_redis=0
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -26,13 +29,14 @@ while [ $# -gt 0 ]; do
 	--names) names=$2; shift 2 ;;
 	--build) build=$2; shift 2 ;;
 	--no-unbound) with_unbound=0; shift ;;
-	-h|--help) sed -n '3,13p' "$0"; exit 0 ;;
+	--redis) with_redis=1; shift ;;
+	-h|--help) sed -n '3,15p' "$0"; exit 0 ;;
 	*) echo "e2e.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
 	esac
 done
 
 [ "$(id -u)" = 0 ] || { echo "e2e.sh: needs root (network namespaces, XDP)" >&2; exit 1; }
-for tool in kxdpgun knotd kdig unbound ethtool; do
+for tool in kxdpgun knotd kdig unbound ethtool redis-server redis-cli; do
 	command -v "$tool" >/dev/null || { echo "e2e.sh: '$tool' is missing: run scripts/deps.sh" >&2; exit 1; }
 done
 heimdall="$build/app/heimdall/heimdall"
@@ -45,10 +49,12 @@ addr=10.57.0.1
 work=$(mktemp -d /tmp/heimdall-e2e.XXXXXX)
 hd_pid=
 ub_pid=
+redis_port=6398
 
 cleanup() {
 	set +e
 	[ -n "$hd_pid" ] && kill "$hd_pid" 2>/dev/null && wait "$hd_pid" 2>/dev/null
+	[ -f "$work/redis.pid" ] && kill "$(cat "$work/redis.pid")" 2>/dev/null
 	[ -n "$ub_pid" ] && kill "$ub_pid" 2>/dev/null && wait "$ub_pid" 2>/dev/null
 	[ -f "$work/knot.pid" ] && kill "$(cat "$work/knot.pid")" 2>/dev/null
 	ip link set dev "$srv" xdp off 2>/dev/null
@@ -119,22 +125,37 @@ measure() {
 		out=$(ip netns exec "$ns" kxdpgun -t "$seconds" -Q "$rate" -i "$work/queries.txt" -I "$cli" "$addr" 2>&1) || true
 		sent=$(echo "$out" | sed -n 's/^total queries: *[0-9]* (\([0-9]*\) pps).*/\1/p')
 		got=$(echo "$out" | sed -n 's/^total replies: *[0-9]* (\([0-9]*\) pps).*/\1/p')
-		echo "$server offered=${sent:-0}/s answered=${got:-0}/s"
+		# The machine may be shared: the load beside each figure says how much.
+		echo "$server offered=${sent:-0}/s answered=${got:-0}/s load=$(cut -d' ' -f1 /proc/loadavg)"
 		result[$server,$rate]=${got:-0}
 	done
 }
 
-"$heimdall" -l 0-1 --no-pci --file-prefix=hdbench --vdev=net_af_xdp0,iface=$srv -- \
-	--listen $addr --upstream 127.0.0.1:5357 >"$work/heimdall.log" 2>&1 &
-hd_pid=$!
-if ! wait_answer; then
-	echo "e2e.sh: heimdall did not answer; its log:" >&2
-	cat "$work/heimdall.log" >&2
-	exit 1
+# run_heimdall LABEL [heimdall options...]: start, warm, measure, stop.
+run_heimdall() {
+	local label=$1
+	shift
+	"$heimdall" -l 0-1 --no-pci --file-prefix=hdbench --vdev=net_af_xdp0,iface=$srv -- \
+		--listen $addr --upstream 127.0.0.1:5357 --http-port 0 "$@" >"$work/$label.log" 2>&1 &
+	hd_pid=$!
+	if ! wait_answer; then
+		echo "e2e.sh: $label did not answer; its log:" >&2
+		cat "$work/$label.log" >&2
+		exit 1
+	fi
+	warm
+	measure "$label"
+	kill "$hd_pid"; wait "$hd_pid" 2>/dev/null || true; hd_pid=
+}
+
+run_heimdall heimdall
+if [ "$with_redis" = 1 ]; then
+	redis-server --port $redis_port --bind 127.0.0.1 --save "" --appendonly no \
+		--daemonize yes --pidfile "$work/redis.pid" --dir "$work" --logfile "$work/redis.log"
+	for _ in $(seq 50); do redis-cli -p $redis_port ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+	run_heimdall heimdall+redis --redis redis://127.0.0.1:$redis_port
+	echo "heimdall+redis: keys in Redis after the run: $(redis-cli -p $redis_port dbsize)"
 fi
-warm
-measure heimdall
-kill "$hd_pid"; wait "$hd_pid" 2>/dev/null || true; hd_pid=
 
 if [ "$with_unbound" = 1 ]; then
 	ip addr add $addr/24 dev $srv
@@ -166,13 +187,22 @@ EOF
 fi
 
 echo
-printf '%-12s' "offered/s"
+printf '%-16s' "offered/s"
 for rate in $rates; do printf '%12s' "$rate"; done
 echo
-for server in heimdall unbound; do
+for server in heimdall heimdall+redis unbound; do
 	[ "$server" = unbound ] && [ "$with_unbound" = 0 ] && continue
-	printf '%-12s' "$server"
+	[ "$server" = heimdall+redis ] && [ "$with_redis" = 0 ] && continue
+	printf '%-16s' "$server"
 	for rate in $rates; do printf '%12s' "${result[$server,$rate]}"; done
 	echo
 done
+if [ "$with_redis" = 1 ]; then
+	printf '%-16s' "redis/off"
+	for rate in $rates; do
+		printf '%12s' "$(awk -v a="${result[heimdall+redis,$rate]}" -v b="${result[heimdall,$rate]}" \
+			'BEGIN { if (b > 0) printf "%.3f", a / b; else print "-" }')"
+	done
+	echo
+fi
 [ "${result[heimdall,${rates%% *}]}" -gt 0 ] || { echo "e2e.sh: heimdall answered nothing" >&2; exit 1; }
