@@ -261,6 +261,27 @@ def test_planted_value_is_ignored(pair, agent, kind):
     assert fixed != value and fixed[:4] == b"HDRV", "planted value not replaced: %r" % fixed[:24]
 
 
+def test_redis_absent_at_start(cluster, agent):
+    """No Redis when the node starts: it answers from the upstream, says so once, and joins
+    the cluster when Redis comes up (backoff 1 s, 2 s, 4 s...)."""
+    cluster.redis = RedisServer()          # its port, not started yet
+    a = cluster.start_node("cluster-a", "dts-node-a", af_packet=False)
+    assert _cluster(a)["redis"] != "connected"
+    up = _upstream_queries(a)
+    for _ in range(3):
+        _ask_ok(agent, hd.V4, dnsutil.unique("wild.heimdall.test"))
+    assert _upstream_queries(a) - up == 3
+    time.sleep(3.5)                         # at least two more failed attempts
+    cluster.redis.start()
+    _wait_state(a, "connected", 20.0)
+    name = dnsutil.unique("wild.heimdall.test")
+    _ask_ok(agent, hd.V4, name)
+    assert _wait_key(cluster.redis, _key(name))[:4] == b"HDRV"
+    logs = a.logs(lines=400)
+    assert logs.count("unreachable") == 1, "the state change is not logged once:\n" + logs
+    assert "connected" in logs
+
+
 def test_redis_killed_and_restarted(pair, agent):
     cluster, a, b = pair
     redis = cluster.redis
