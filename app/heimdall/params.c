@@ -229,14 +229,15 @@ first_pass(int argc, char **argv, const struct cli *c, const char **check)
 	return config;
 }
 
-static void
-apply_flag(struct hd_config *cfg, const struct cli *c, int opt, const char *arg,
-	   uint8_t *cleared)
+/* Apply one of our flags to @p cfg. @return 0 or -EINVAL with @p err filled. */
+static int
+flag_set(struct hd_config *cfg, const struct cli *c, int opt, const char *arg,
+	 uint8_t *cleared, char *err, size_t errlen)
 {
 	const struct hd_config_option *t = hd_config_options();
 	unsigned int i = (unsigned int)(opt & ~OPT_NEGATE) - OPT_BASE;
-	char err[HD_CONFIG_ERR_LEN], where[80];
 	const char *value = arg;
+	char where[80];
 
 	snprintf(where, sizeof(where), "--%s", c->names[2 * i]);
 	if (t[i].is_flag)
@@ -246,7 +247,16 @@ apply_flag(struct hd_config *cfg, const struct cli *c, int opt, const char *arg,
 		hd_config_clear(cfg, t[i].key);
 		cleared[i] = 1;
 	}
-	if (hd_config_set(cfg, t[i].key, value, where, err, sizeof(err)) < 0) {
+	return hd_config_set(cfg, t[i].key, value, where, err, errlen) < 0 ? -EINVAL : 0;
+}
+
+static void
+apply_flag(struct hd_config *cfg, const struct cli *c, int opt, const char *arg,
+	   uint8_t *cleared)
+{
+	char err[HD_CONFIG_ERR_LEN];
+
+	if (flag_set(cfg, c, opt, arg, cleared, err, sizeof(err)) < 0) {
 		fprintf(stderr, "heimdall: %s\n", err);
 		exit(HD_EXIT_USAGE);
 	}
@@ -325,10 +335,8 @@ hd_params_config_file(void)
 static int
 flags_reapply(const struct cli *c, struct hd_config *cfg, char *err, size_t errlen)
 {
-	const struct hd_config_option *t = hd_config_options();
 	uint8_t *cleared = calloc(c->n_table, 1);
 	char **argv = calloc((size_t)saved.argc + 1, sizeof(char *));
-	char where[80];
 	int opt, rc = 0;
 
 	if (cleared == NULL || argv == NULL) {
@@ -341,25 +349,13 @@ flags_reapply(const struct cli *c, struct hd_config *cfg, char *err, size_t errl
 	memcpy(argv, saved.argv, (size_t)saved.argc * sizeof(char *));
 	opterr = 0;
 	optind = 0;
-	while (rc == 0 && (opt = getopt_long(saved.argc, argv, "-:h", c->longopts, NULL)) != -1) {
-		unsigned int i = (unsigned int)(opt & ~OPT_NEGATE) - OPT_BASE;
-		const char *value = optarg;
-
-		if (opt < OPT_BASE)
-			continue;
-		snprintf(where, sizeof(where), "--%s", c->names[2 * i]);
-		if (t[i].is_flag)
-			value = (opt & OPT_NEGATE) ? "false" : "true";
-		if (t[i].is_list && !cleared[i]) {
-			hd_config_clear(cfg, t[i].key);
-			cleared[i] = 1;
-		}
-		rc = hd_config_set(cfg, t[i].key, value, where, err, errlen);
-	}
+	while (rc == 0 && (opt = getopt_long(saved.argc, argv, "-:h", c->longopts, NULL)) != -1)
+		if (opt >= OPT_BASE)
+			rc = flag_set(cfg, c, opt, optarg, cleared, err, errlen);
 	optind = 1;
 	free(cleared);
 	free(argv);
-	return rc < 0 ? -EINVAL : 0;
+	return rc;
 }
 
 int
