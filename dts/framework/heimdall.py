@@ -47,6 +47,16 @@ def afpacket_vdev(iface=AFPACKET_IF):
     return "net_af_packet0,iface=" + iface
 
 
+def wait_or_kill(proc, timeout):
+    """Wait for @p proc to exit; kill it after @p timeout. Its exit code, None if killed."""
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return None
+
+
 class Heimdall:
     """One heimdall process: EAL options, "--", heimdall options."""
 
@@ -129,12 +139,7 @@ class Heimdall:
         rc = self.proc.poll()
         if rc is None:
             self.proc.send_signal(signal.SIGTERM)
-            try:
-                rc = self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                rc = None
+            rc = wait_or_kill(self.proc, timeout)
         self._out.close()
         self._err.close()
         self._cleanup_runtime()

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import time
 
+from . import heimdall as hd
 from .agent import NsAgent
 
 
@@ -25,7 +26,6 @@ def link_mac(dev, netns=None):
 def start_heimdall(servers, name, args, vdev, listen, eal_extra=()):
     """servers.start() with extra EAL options (e.g. -m), not waiting for DNS answers
     (the test reaches heimdall through a path of its own)."""
-    from . import heimdall as hd
     servers.stop_current()
     h = hd.Heimdall(name, vdev, args, listen=listen)
     sep = h.cmd.index("--")
@@ -207,12 +207,7 @@ class TestPmd:
                 self.proc.stdin.close()
             except (BrokenPipeError, OSError):
                 pass
-            try:
-                rc = self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                rc = None
+            rc = hd.wait_or_kill(self.proc, timeout)
         self._out.close()
         self.proc = None
         return rc
