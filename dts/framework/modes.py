@@ -36,18 +36,21 @@ def start_heimdall(servers, name, args, vdev, listen, eal_extra=()):
 
 
 def wait_started(h, timeout=30.0):
-    """Until heimdall's telemetry answers /heimdall/stats: its ports are started and
-    its services registered (the socket alone appears at EAL init, before the ports)."""
+    """Until heimdall's telemetry answers /heimdall/config: its ports are set up and its
+    services registered. /heimdall/stats is no sign of that: lib/stats registers it at
+    EAL init, before the ports, and the socket itself appears then too."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not h.alive():
             raise RuntimeError("heimdall %s exited with %s while starting\n%s" % (
                 h.name, h.proc.returncode, h.logs()))
         try:
-            h.stats()
-            return
+            with h.telemetry() as t:
+                if t.cmd("/heimdall/config") is not None:
+                    return
         except Exception:
-            time.sleep(0.2)
+            pass
+        time.sleep(0.2)
     raise RuntimeError("heimdall %s: no telemetry after %.0f s\n%s" % (h.name, timeout, h.logs()))
 
 
