@@ -734,6 +734,26 @@ parse_any(enum hd_filter_syntax syntax, const char *s, size_t n, struct emit *e)
 	}
 }
 
+/*
+ * The first pass over a line (NULL: an empty one): the rules it gives are
+ * counted and the first one kept in @p e, none delivered yet.
+ */
+static int
+count_pass(enum hd_filter_syntax syntax, const char *line, size_t len, struct emit *e,
+	   hd_filter_rule_fn fn, void *arg)
+{
+	e->fn = fn;
+	e->arg = arg;
+	e->deliver = 0;
+	e->count = 0;
+	e->why = NULL;
+	if (line == NULL) {
+		line = "";
+		len = 0;
+	}
+	return parse_any(syntax, line, len, e);
+}
+
 int
 hd_filter_parse_line_each(enum hd_filter_syntax syntax, const char *line, size_t len,
 			  hd_filter_rule_fn fn, void *arg, const char **why)
@@ -745,14 +765,7 @@ hd_filter_parse_line_each(enum hd_filter_syntax syntax, const char *line, size_t
 	if (why == NULL)
 		why = &dummy;
 	*why = NULL;
-	e.fn = fn;
-	e.arg = arg;
-	e.deliver = 0;
-	e.count = 0;
-	e.why = NULL;
-	if (line == NULL)
-		len = 0;
-	rc = parse_any(syntax, line != NULL ? line : "", len, &e);
+	rc = count_pass(syntax, line, len, &e, fn, arg);
 	if (rc < 0) {
 		*why = e.why;
 		return rc;
@@ -781,14 +794,7 @@ hd_filter_parse_line(enum hd_filter_syntax syntax, const char *line, size_t len,
 
 	if (why == NULL)
 		why = &dummy;
-	e.fn = NULL;
-	e.arg = NULL;
-	e.deliver = 0;
-	e.count = 0;
-	e.why = NULL;
-	if (line == NULL)
-		len = 0;
-	rc = parse_any(syntax, line != NULL ? line : "", len, &e);
+	rc = count_pass(syntax, line, len, &e, NULL, NULL);
 	*why = e.why;
 	if (rc < 0)
 		return rc;
